@@ -1,0 +1,164 @@
+"""The directory: the source of truth that dtconsole pushes into DingTalk.
+
+Organisations form a tree stored with a materialised path ("/1/5/12/"), so a subtree, an
+ancestor check or a member count of a whole branch is one indexed prefix query. Accounts may
+belong to several organisations through Membership, with exactly one primary membership per
+account that has any. All writes go through ``dtconsole.directory.services``.
+"""
+
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .validators import validate_mobile, validate_org_code, validate_org_name, validate_username
+
+
+class Organization(models.Model):
+    """A node of the organisation tree (a DingTalk department once synchronised)."""
+
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent organisation"),
+    )
+    name = models.CharField(_("name"), max_length=64, validators=[validate_org_name])
+    code = models.CharField(
+        _("code"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_org_code],
+        help_text=_("Optional stable identifier, used by the CSV import to find parents."),
+    )
+    order = models.IntegerField(_("order"), default=0, help_text=_("Smaller sorts first."))
+    # Materialised path of ids, "/<root id>/…/<own id>/". Maintained by the services only.
+    path = models.CharField(max_length=1024, db_index=True, editable=False, default="")
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "name", "id"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="org_unique_name_under_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="org_unique_root_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def ancestor_ids(self) -> list[int]:
+        """Ids from the root down to the parent (excluding self)."""
+        return [int(part) for part in self.path.strip("/").split("/")[:-1] if part]
+
+    def is_descendant_of(self, other: "Organization") -> bool:
+        return self.path.startswith(other.path) and self.pk != other.pk
+
+
+class Account(models.Model):
+    """A person of the directory (a DingTalk user once synchronised)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        DISABLED = "disabled", _("Disabled")
+
+    username = models.CharField(
+        _("username"),
+        max_length=64,
+        unique=True,
+        validators=[validate_username],
+        help_text=_("The default DingTalk userid: 1 to 64 characters, unique, never changed."),
+    )
+    display_name = models.CharField(_("display name"), max_length=80, db_index=True)
+    mobile = models.CharField(
+        _("mobile"),
+        max_length=24,
+        blank=True,
+        default="",
+        validators=[validate_mobile],
+        help_text=_("Mainland 13800138000 or international +852-61234567."),
+    )
+    email = models.EmailField(_("email"), max_length=254, blank=True, default="")
+    job_number = models.CharField(
+        _("job number"), max_length=50, blank=True, default="", validators=[MaxLengthValidator(50)]
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True, default="")
+    work_place = models.CharField(_("work place"), max_length=100, blank=True, default="")
+    hired_date = models.DateField(_("hired date"), null=True, blank=True)
+    extra = models.JSONField(
+        _("extra attributes"),
+        default=dict,
+        blank=True,
+        help_text=_("Free-form attributes (JSON object) that field mappings can read."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True
+    )
+    organizations = models.ManyToManyField(
+        Organization, through="Membership", related_name="accounts"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mobile"], condition=~Q(mobile=""), name="account_unique_mobile"
+            ),
+            models.UniqueConstraint(
+                fields=["email"], condition=~Q(email=""), name="account_unique_email"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["mobile"], name="account_mobile_idx"),
+            models.Index(fields=["email"], name="account_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.username})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Membership(models.Model):
+    """Account × organisation. Each account with memberships has exactly one primary."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    is_primary = models.BooleanField(_("primary"), default=False)
+    order = models.IntegerField(_("order in organisation"), default=0)
+
+    class Meta:
+        ordering = ["-is_primary", "order", "id"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "organization"], name="membership_unique_pair"
+            ),
+            # At most one primary per account; the services keep "at least one" true.
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(is_primary=True), name="membership_one_primary"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} in {self.organization_id}"

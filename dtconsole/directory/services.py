@@ -1,0 +1,253 @@
+"""Named services: the only code that writes the directory.
+
+Views, the CSV import, the seed command and the API call these; each validates with the
+model's own rules (``full_clean``) and raises ``ValidationError`` or ``DirectoryError`` with a
+message an admin can act on. Tree paths and the one-primary rule are kept here and nowhere else.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils.translation import gettext as _
+
+from .models import Account, Membership, Organization
+
+
+class DirectoryError(Exception):
+    """A refused directory change, with a message that says what to do instead."""
+
+
+# --- organisations ---------------------------------------------------------------------------
+
+
+def _path_for(org_id: int, parent: Organization | None) -> str:
+    return f"{parent.path if parent else '/'}{org_id}/"
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, parent: Organization | None = None, code: str | None = None, order: int = 0
+) -> Organization:
+    """Create an organisation under ``parent`` (a root when None)."""
+    org = Organization(name=name, parent=parent, code=code or None, order=order)
+    org.full_clean(exclude=["path"])
+    org.save()
+    org.path = _path_for(org.pk, parent)
+    org.depth = parent.depth + 1 if parent else 0
+    org.save(update_fields=["path", "depth"])
+    return org
+
+
+@transaction.atomic
+def organization_update(org: Organization, *, name: str, code: str | None, order: int) -> Organization:
+    """Rename an organisation or change its code or order (moving is ``organization_move``)."""
+    org.name, org.code, org.order = name, code or None, order
+    org.full_clean(exclude=["path"])
+    org.save(update_fields=["name", "code", "order", "updated_at"])
+    return org
+
+
+@transaction.atomic
+def organization_move(org: Organization, new_parent: Organization | None) -> Organization:
+    """Move ``org`` and its subtree under ``new_parent``; refuses a move into its own subtree."""
+    org = Organization.objects.select_for_update().get(pk=org.pk)
+    if new_parent is not None:
+        new_parent = Organization.objects.get(pk=new_parent.pk)
+        if new_parent.pk == org.pk or new_parent.path.startswith(org.path):
+            raise DirectoryError(
+                _("“%(org)s” cannot move under “%(target)s”: that is inside its own subtree.")
+                % {"org": org.name, "target": new_parent.name}
+            )
+    if (new_parent.pk if new_parent else None) == org.parent_id:
+        return org
+    org.parent = new_parent
+    org.validate_constraints()
+    old_path, new_path = org.path, _path_for(org.pk, new_parent)
+    delta = (new_parent.depth + 1 if new_parent else 0) - org.depth
+    # One UPDATE rewrites the prefix of every path in the subtree, the org's own included.
+    Organization.objects.filter(path__startswith=old_path).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + delta,
+    )
+    Organization.objects.filter(pk=org.pk).update(parent=new_parent)
+    org.refresh_from_db()
+    return org
+
+
+@transaction.atomic
+def organization_delete(org: Organization) -> int:
+    """Delete an organisation without sub-organisations; returns how many members it had.
+
+    Its memberships go with it; an account whose primary membership was here gets its next
+    membership promoted. Accounts themselves are never deleted by this.
+    """
+    children = org.children.count()
+    if children:
+        raise DirectoryError(
+            _(
+                "“%(org)s” still has %(n)d sub-organisation(s). Move or delete them first."
+            )
+            % {"org": org.name, "n": children}
+        )
+    affected = list(
+        Membership.objects.filter(organization=org, is_primary=True).values_list(
+            "account_id", flat=True
+        )
+    )
+    members = Membership.objects.filter(organization=org).count()
+    org.delete()
+    for account_id in affected:
+        _promote_next_primary(account_id)
+    return members
+
+
+def subtree(org: Organization):
+    """The organisation and all its descendants, as a queryset."""
+    return Organization.objects.filter(path__startswith=org.path)
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+ACCOUNT_FIELDS = (
+    "username",
+    "display_name",
+    "mobile",
+    "email",
+    "job_number",
+    "title",
+    "work_place",
+    "hired_date",
+    "extra",
+    "status",
+)
+
+
+@transaction.atomic
+def account_create(
+    *,
+    organizations: Iterable[Organization] = (),
+    primary: Organization | None = None,
+    **fields: Any,
+) -> Account:
+    """Create an account and its memberships; the first organisation is primary by default."""
+    account = Account(**_only_account_fields(fields))
+    account.full_clean()
+    account.save()
+    orgs = list(organizations)
+    if primary is not None and primary not in orgs:
+        orgs.insert(0, primary)
+    primary = primary or (orgs[0] if orgs else None)
+    for position, org in enumerate(orgs):
+        Membership.objects.create(
+            account=account, organization=org, is_primary=(org == primary), order=position
+        )
+    return account
+
+
+@transaction.atomic
+def account_update(account: Account, **fields: Any) -> Account:
+    """Change an account's attributes. The username cannot change once created."""
+    fields = _only_account_fields(fields)
+    if "username" in fields and fields["username"] != account.username:
+        raise DirectoryError(
+            _("A username cannot change: DingTalk userids are immutable. Create a new account.")
+        )
+    for name, value in fields.items():
+        setattr(account, name, value)
+    account.full_clean()
+    account.save()
+    return account
+
+
+def account_set_status(account: Account, status: str) -> Account:
+    """Enable or disable an account (a disabled account leaves DingTalk on the next sync)."""
+    if status not in Account.Status.values:
+        raise DirectoryError(_("Unknown status “%(s)s”.") % {"s": status})
+    account.status = status
+    account.save(update_fields=["status", "updated_at"])
+    return account
+
+
+@transaction.atomic
+def account_delete(account: Account) -> None:
+    """Delete an account and its memberships."""
+    account.delete()
+
+
+def _only_account_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown account fields: {sorted(unknown)}")
+    return fields
+
+
+# --- memberships -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_add(
+    account: Account, organization: Organization, *, primary: bool = False, order: int = 0
+) -> Membership:
+    """Put ``account`` into ``organization``; the first membership is always primary."""
+    if Membership.objects.filter(account=account, organization=organization).exists():
+        raise DirectoryError(
+            _("%(account)s is already a member of “%(org)s”.")
+            % {"account": account.username, "org": organization.name}
+        )
+    has_any = Membership.objects.filter(account=account).exists()
+    if primary and has_any:
+        Membership.objects.filter(account=account, is_primary=True).update(is_primary=False)
+    return Membership.objects.create(
+        account=account, organization=organization, is_primary=primary or not has_any, order=order
+    )
+
+
+@transaction.atomic
+def membership_remove(membership: Membership) -> None:
+    """Remove a membership; if it was primary, the next one becomes primary."""
+    was_primary, account_id = membership.is_primary, membership.account_id
+    membership.delete()
+    if was_primary:
+        _promote_next_primary(account_id)
+
+
+@transaction.atomic
+def membership_set_primary(membership: Membership) -> Membership:
+    """Make ``membership`` the account's primary one."""
+    Membership.objects.filter(account_id=membership.account_id, is_primary=True).exclude(
+        pk=membership.pk
+    ).update(is_primary=False)
+    membership.is_primary = True
+    membership.save(update_fields=["is_primary"])
+    return membership
+
+
+def _promote_next_primary(account_id: int) -> None:
+    if Membership.objects.filter(account_id=account_id, is_primary=True).exists():
+        return
+    nxt = Membership.objects.filter(account_id=account_id).order_by("order", "id").first()
+    if nxt is not None:
+        nxt.is_primary = True
+        nxt.save(update_fields=["is_primary"])
+
+
+__all__ = [
+    "DirectoryError",
+    "ValidationError",
+    "account_create",
+    "account_delete",
+    "account_set_status",
+    "account_update",
+    "membership_add",
+    "membership_remove",
+    "membership_set_primary",
+    "organization_create",
+    "organization_delete",
+    "organization_move",
+    "organization_update",
+    "subtree",
+]

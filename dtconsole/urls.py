@@ -1,0 +1,18 @@
+"""URL map of the console."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from dtconsole.accounts.views import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("directory/", include("dtconsole.directory.urls")),
+    path("providers/", include("dtconsole.providers.urls")),
+    path("sync/", include("dtconsole.sync.urls")),
+    path("audit/", include("dtconsole.audit.urls")),
+    path("django-admin/", admin.site.urls),
+]
