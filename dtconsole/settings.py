@@ -16,14 +16,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 # read_env never overwrites a variable that is already set: the OS environment wins.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# ENV_FILE points elsewhere (tests use it to start without the developer's .env).
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
 
 # Development-only fallbacks. They are public (they sit in this file), so production must
 # replace them: with DEBUG off, a missing value stops the process at start-up.
-_DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
-_DEV_CREDENTIALS_KEY = "ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LWRvLW5vdC11c2U="
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"  # noqa: S105
+# base64 of the 32 bytes "dev-only-credentials-key-NOT-use": a valid Fernet key, public on purpose.
+_DEV_CREDENTIALS_KEY = "ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LU5PVC11c2U="
 
 
 def _required_in_production(name: str, dev_default: str) -> str:

@@ -1,0 +1,133 @@
+"""A bound DingTalk internal app (identity provider) and the directory scopes it receives."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import crypto
+
+DINGTALK_CN = {
+    "oapi_base": "https://oapi.dingtalk.com",
+    "api_base": "https://api.dingtalk.com",
+    "login_base": "https://login.dingtalk.com",
+}
+
+
+class IdentityProvider(models.Model):
+    """A DingTalk internal app that dtconsole pushes the directory into.
+
+    The AppSecret is stored encrypted (``crypto``); read it with ``app_secret()`` only where
+    DingTalk is called. It is never rendered, logged or written to an audit entry.
+    """
+
+    class Step(models.IntegerChoices):
+        APPLICATION = 1, _("Create application")
+        PERMISSIONS = 2, _("Assign permissions")
+        SCENARIO = 3, _("Select scenario")
+        MAPPING = 4, _("Field mapping")
+        DONE = 5, _("Done")
+
+    class DeletePolicy(models.TextChoices):
+        DELETE = "delete", _("Delete in DingTalk")
+        UNLINK = "unlink", _("Keep in DingTalk, stop managing")
+
+    name = models.CharField(_("display name"), max_length=100)
+    corp_id = models.CharField(_("CorpId"), max_length=64)
+    app_key = models.CharField(_("AppKey"), max_length=64)
+    app_secret_encrypted = models.TextField(editable=False, default="")
+    agent_id = models.CharField(_("AgentId"), max_length=32)
+    oapi_base = models.URLField(_("old-style API base URL"), default=DINGTALK_CN["oapi_base"])
+    api_base = models.URLField(_("new-style API base URL"), default=DINGTALK_CN["api_base"])
+    login_base = models.URLField(_("login base URL"), default=DINGTALK_CN["login_base"])
+
+    step = models.PositiveSmallIntegerField(choices=Step.choices, default=Step.APPLICATION)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_ok = models.BooleanField(default=False)
+    verification = models.JSONField(default=dict, blank=True)
+
+    incremental_enabled = models.BooleanField(_("incremental synchronisation"), default=False)
+    qr_logon_enabled = models.BooleanField(_("DingTalk QR code logon"), default=False)
+    multi_org_enabled = models.BooleanField(
+        _("support one person in multiple organisations"), default=False
+    )
+    match_keys = models.JSONField(_("mapping identity"), default=list, blank=True)
+    delete_policy = models.CharField(
+        _("deletion policy"),
+        max_length=16,
+        choices=DeletePolicy.choices,
+        default=DeletePolicy.DELETE,
+    )
+    deletion_threshold_count = models.PositiveIntegerField(
+        _("deletion threshold (count)"), default=50
+    )
+    deletion_threshold_percent = models.PositiveSmallIntegerField(
+        _("deletion threshold (percent)"), default=10, validators=[MaxValueValidator(100)]
+    )
+    qps = models.PositiveSmallIntegerField(
+        _("calls per second per API"),
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text=_("DingTalk allows 20 per app per API; 60 with the paid add-on pack."),
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("identity provider")
+        verbose_name_plural = _("identity providers")
+        constraints = [
+            models.UniqueConstraint(fields=["app_key"], name="provider_unique_app_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_app_secret(self, plaintext: str) -> None:
+        self.app_secret_encrypted = crypto.encrypt(plaintext)
+
+    def app_secret(self) -> str:
+        return crypto.decrypt(self.app_secret_encrypted) if self.app_secret_encrypted else ""
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.app_secret_encrypted)
+
+    @property
+    def is_bound(self) -> bool:
+        return self.step == self.Step.DONE
+
+
+class NodeScope(models.Model):
+    """A directory subtree that goes under a DingTalk department.
+
+    The source organisation corresponds to the target department: its child organisations
+    become child departments of the target, its direct members become the target's members.
+    """
+
+    provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="scopes")
+    organization = models.ForeignKey(
+        "directory.Organization",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("source organisation"),
+    )
+    target_dept_id = models.BigIntegerField(_("target DingTalk department id"), default=1)
+    target_dept_name = models.CharField(max_length=128, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("node scope")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "organization"], name="scope_unique_source"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} → {self.target_dept_id}"

@@ -1,0 +1,71 @@
+"""Shared pytest fixtures: users, logged-in clients, and a real chromium for browser tests."""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+
+# Playwright's sync API runs an asyncio loop in the test thread; Django then refuses ORM
+# calls from that thread unless told the loop is not ours to worry about.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+ADMIN_PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="admin", email="admin@example.com", password=ADMIN_PASSWORD
+    )
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A headless Debian chromium driven by Playwright. Fails (never skips) when missing."""
+    from playwright.sync_api import sync_playwright
+
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` (it installs Debian's chromium).")
+    profile = tempfile.mkdtemp(prefix="dtconsole-chromium-")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def logged_in_page(page, live_server, admin_user):
+    """A browser page logged in to the live console as the admin."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", admin_user.username)
+    page.fill("#id_password", ADMIN_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/directory/**")
+    return page

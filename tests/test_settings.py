@@ -1,0 +1,65 @@
+"""Settings: the environment decides, development just works, production refuses weak setups."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import json, django; from django.conf import settings; django.setup(); "
+    "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
+    "'q': {k: v for k, v in settings.Q_CLUSTER.items() if k in ('orm', 'redis')}, "
+    "'debug': settings.DEBUG, 'secret': settings.SECRET_KEY}))"
+)
+
+
+def run_settings(tmp_path, env: dict[str, str], env_file: str = "") -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARS}
+    clean.update({"DJANGO_SETTINGS_MODULE": "dtconsole.settings", "ENV_FILE": env_file})
+    if not env_file:
+        clean["ENV_FILE"] = str(tmp_path / "absent.env")
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True
+    )
+
+
+_SETTINGS_VARS = {"DEBUG", "SECRET_KEY", "CREDENTIALS_KEY", "DATABASE_URL", "REDIS_URL"}
+
+
+def test_development_defaults_use_sqlite_and_the_orm_broker(tmp_path):
+    out = run_settings(tmp_path, {})
+    assert out.returncode == 0, out.stderr
+    probe = json.loads(out.stdout)
+    assert probe["engine"] == "django.db.backends.sqlite3"
+    assert probe["q"] == {"orm": "default"}
+    assert probe["debug"] is True
+
+
+def test_database_url_switches_to_postgresql_and_redis_url_to_the_redis_broker(tmp_path):
+    env = {"DATABASE_URL": "postgres://u@127.0.0.1:5432/x", "REDIS_URL": "redis://127.0.0.1:6379/3"}
+    probe = json.loads(run_settings(tmp_path, env).stdout)
+    assert probe["engine"] == "django.db.backends.postgresql"
+    assert probe["q"] == {"redis": "redis://127.0.0.1:6379/3"}
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CREDENTIALS_KEY"])
+def test_production_refuses_to_start_without_its_secrets(tmp_path, missing):
+    env = {"DEBUG": "false", "SECRET_KEY": "s" * 50, "CREDENTIALS_KEY": "k" * 44}
+    del env[missing]
+    out = run_settings(tmp_path, env)
+    assert out.returncode != 0
+    assert f"{missing} must be set when DEBUG is off" in out.stderr
+
+
+def test_the_os_environment_wins_over_the_env_file(tmp_path):
+    env_file = tmp_path / "test.env"
+    env_file.write_text("SECRET_KEY=from-file\nDEBUG=false\nCREDENTIALS_KEY=file-key\n")
+    from_file = json.loads(run_settings(tmp_path, {}, str(env_file)).stdout)
+    assert from_file["secret"] == "from-file" and from_file["debug"] is False
+    from_env = json.loads(run_settings(tmp_path, {"SECRET_KEY": "from-env"}, str(env_file)).stdout)
+    assert from_env["secret"] == "from-env"
