@@ -45,6 +45,9 @@ migrate: setup
 static: setup
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
+# make run points new providers at the local sandbox; set DINGTALK_BASE_URL= to use DingTalk.
+run: export DINGTALK_BASE_URL ?= http://$(HOST):$(SANDBOX_PORT)
+run: export PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: setup .env migrate static
 	@mkdir -p .run
 	@$(BIN)/python manage.py create_demo_admin

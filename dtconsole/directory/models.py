@@ -6,6 +6,7 @@ belong to several organisations through Membership, with exactly one primary mem
 account that has any. All writes go through ``dtconsole.directory.services``.
 """
 
+from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
@@ -47,9 +48,7 @@ class Organization(models.Model):
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
         constraints = [
-            models.UniqueConstraint(
-                fields=["parent", "name"], name="org_unique_name_under_parent"
-            ),
+            models.UniqueConstraint(fields=["parent", "name"], name="org_unique_name_under_parent"),
             models.UniqueConstraint(
                 fields=["name"], condition=Q(parent__isnull=True), name="org_unique_root_name"
             ),
@@ -162,3 +161,47 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} in {self.organization_id}"
+
+
+class ImportBatch(models.Model):
+    """One uploaded CSV file of the directory import, from preview to commit.
+
+    The decoded text is kept so the preview and the commit validate exactly the same rows; the
+    summary holds the counts of the commit (or the error that stopped it).
+    """
+
+    class Kind(models.TextChoices):
+        ORGANIZATIONS = "organizations", _("Organisations")
+        ACCOUNTS = "accounts", _("Accounts")
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        COMMITTED = "committed", _("Committed")
+        FAILED = "failed", _("Failed")
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    filename = models.CharField(_("file name"), max_length=255, blank=True, default="")
+    content = models.TextField(_("CSV text"))
+    row_count = models.PositiveIntegerField(_("rows"), default=0)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.filename} ({self.get_status_display()})"

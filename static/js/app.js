@@ -13,3 +13,41 @@ document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+// Organisation tree: collapsing hides loaded children without a request; the first expansion
+// of a node fetches them (hx-get with "click once" on the same button).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-tree-toggle]");
+  if (!button) return;
+  const list = document.getElementById(button.getAttribute("aria-controls"));
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  if (list) list.hidden = !open;
+});
+// Organisation picker: a ticked search result moves to the chosen list, so the next search
+// does not wipe it out; Enter in the search box searches instead of submitting the form.
+document.addEventListener("change", (event) => {
+  const input = event.target;
+  const picker = input.closest("[data-org-picker]");
+  if (!picker || !input.checked || !input.closest(".org-picker-results")) return;
+  const item = input.closest("li");
+  const chosen = picker.querySelector(".org-picker-selected");
+  if (picker.dataset.mode === "radio") chosen.replaceChildren();
+  item.querySelectorAll("input[data-org]").forEach((box) => { box.checked = true; });
+  chosen.append(item);
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && event.target.matches("[data-org-search]")) event.preventDefault();
+});
+// "Add field" on formset pages: clone the <template> row, numbering it like Django does.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-row]");
+  if (!button) return;
+  const form = button.closest("form");
+  const template = form.querySelector("template[id$='-empty-row']");
+  const total = form.querySelector("input[name$='-TOTAL_FORMS']");
+  if (!template || !total) return;
+  const index = parseInt(total.value, 10);
+  const html = template.innerHTML.replace(/__prefix__/g, String(index));
+  form.querySelector("tbody[id$='-rows']").insertAdjacentHTML("beforeend", html);
+  total.value = String(index + 1);
+});
