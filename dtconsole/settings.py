@@ -192,3 +192,15 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
     },
 }
+
+# DingTalk. DINGTALK_BASE_URL pre-fills a new provider's three API base URLs (empty: DingTalk's
+# own hosts; `make run` points it at the local sandbox). The timeout is (connect, read) seconds.
+DINGTALK_BASE_URL = env.str("DINGTALK_BASE_URL", default="")
+DINGTALK_TIMEOUT = (
+    env.float("DINGTALK_CONNECT_TIMEOUT", default=3.05),
+    env.float("DINGTALK_READ_TIMEOUT", default=10.0),
+)
+# Developer information shown in the wizard, to paste into DingTalk: the console's public URL
+# (callback domain and application homepage) and the IP DingTalk will see calls come from.
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
+EGRESS_IP = env.str("EGRESS_IP", default="")

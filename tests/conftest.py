@@ -69,3 +69,56 @@ def logged_in_page(page, live_server, admin_user):
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/directory/**")
     return page
+
+
+# --- DingTalk sandbox ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    """One in-process DingTalk sandbox for the session, on a free loopback port."""
+    from connectors.dingtalk.sandbox.server import SandboxServer
+
+    server = SandboxServer(host="127.0.0.1", port=0, qps=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+class Sandbox:
+    """Test-side handle on the sandbox: its URL and its control API."""
+
+    def __init__(self, server):
+        import requests
+
+        self.server = server
+        self.url = server.url
+        self.http = requests.Session()
+
+    def control(self, method: str, path: str, **body):
+        response = self.http.request(method, f"{self.url}/_sandbox/{path}", json=body or None)
+        response.raise_for_status()
+        return response.json()
+
+    def app(self, **overrides) -> dict:
+        """Create (or change) an app; defaults: all scopes, no IP list, corp dingtestcorp."""
+        app = {
+            "corp_id": "dingtestcorp0001",
+            "app_key": "dingtestappkey01",
+            "app_secret": "test-app-secret-0123456789abcdef",
+            "agent_id": "4000000001",
+        }
+        app.update(overrides)
+        self.control("POST", "apps", **app)
+        return app
+
+    def calls(self) -> dict:
+        return self.control("GET", "calls")
+
+
+@pytest.fixture
+def sandbox(sandbox_server):
+    """A reset sandbox for one test."""
+    handle = Sandbox(sandbox_server)
+    handle.control("POST", "reset")
+    return handle

@@ -5,4 +5,11 @@ from . import views
 app_name = "providers"
 urlpatterns = [
     path("", views.provider_list, name="list"),
+    path("bind/", views.wizard_step, name="bind"),
+    path("<int:pk>/", views.provider_detail, name="detail"),
+    path("<int:pk>/step/<int:step>/", views.wizard_step, name="wizard"),
+    path("<int:pk>/verify/", views.provider_verify, name="verify"),
+    path("<int:pk>/delete/", views.provider_delete, name="delete"),
+    path("<int:pk>/department-name/", views.department_name, name="department_name"),
+    path("<int:pk>/mapping-preview/", views.mapping_preview, name="mapping_preview"),
 ]

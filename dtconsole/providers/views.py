@@ -1,8 +1,217 @@
-"""Identity provider pages (the Bind DingTalk wizard arrives with the provider issue)."""
+"""Identity provider pages and the four-step Bind DingTalk wizard.
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+Thin views: a form, one service call, redirect or render. Every DingTalk call happens inside
+``dtconsole.providers.services``.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Max
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from dtconsole.directory.models import Account
+from dtconsole.sync.models import SyncJob
+from dtconsole.sync.services import sync_job_enqueue
+from mappings.engine import ATTRIBUTES, evaluate
+from mappings.sources import source_account
+
+from . import services
+from .forms import (
+    ApplicationForm,
+    FieldMappingFormSet,
+    MatchKeysForm,
+    ScenarioForm,
+    ScopeFormSet,
+)
+from .models import IdentityProvider
+from .presenters import developer_info, permission_checklist, rules_from_formset
+
+STEP_TEMPLATES = {1: "application", 2: "permissions", 3: "scenario", 4: "mapping"}
 
 
 def provider_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "providers/list.html")
+    providers = IdentityProvider.objects.annotate(last_sync=Max("sync_jobs__created_at"))
+    return render(request, "providers/list.html", {"providers": providers})
+
+
+def provider_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    context = {
+        "provider": provider,
+        "scopes": provider.scopes.select_related("organization"),
+        "mappings": provider.field_mappings.all(),
+        "jobs": SyncJob.objects.filter(provider=provider)[:10],
+        "findings": provider.verification.get("findings", []),
+    }
+    return render(request, "providers/detail.html", context)
+
+
+def wizard_step(request: HttpRequest, pk: int | None = None, step: int = 1) -> HttpResponse:
+    """Dispatch to the step's view; a step beyond the one reached goes back to it."""
+    if step not in STEP_VIEWS:
+        raise Http404(_("The wizard has four steps."))
+    provider = get_object_or_404(IdentityProvider, pk=pk) if pk else None
+    if provider is None and step != 1:
+        return redirect("providers:bind")
+    if provider is not None and step > min(provider.step, 4):
+        return redirect("providers:wizard", pk=provider.pk, step=min(provider.step, 4))
+    return STEP_VIEWS[step](request, provider)
+
+
+def _render_step(request, provider, step: int, context: dict) -> HttpResponse:
+    context.update({"provider": provider, "step": step, "steps": IdentityProvider.Step.choices[:4]})
+    return render(request, f"providers/wizard_{STEP_TEMPLATES[step]}.html", context)
+
+
+def step_application(request: HttpRequest, provider: IdentityProvider | None) -> HttpResponse:
+    form = ApplicationForm(request.POST or None, instance=provider, creating=provider is None)
+    if request.method == "POST" and form.is_valid():
+        data, secret = form.cleaned_data, form.cleaned_data.pop("app_secret")
+        try:
+            if provider is None:
+                provider = services.provider_create(request.user, data, secret)
+            else:
+                services.provider_update_application(request.user, provider, data, secret)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("providers:wizard", pk=provider.pk, step=2)
+    context = {"form": form, "developer": developer_info(provider)}
+    return _render_step(request, provider, 1, context)
+
+
+def step_permissions(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
+    findings = None
+    if request.method == "POST":
+        result = services.provider_verify(request.user, provider)
+        if result.ok:
+            messages.success(request, _("Verified: the app can read and manage the address book."))
+            return redirect("providers:wizard", pk=provider.pk, step=3)
+        findings = result.findings
+    context = {"checklist": permission_checklist(), "findings": findings}
+    return _render_step(request, provider, 2, context)
+
+
+def step_scenario(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
+    initial = [
+        {"organization": s.organization, "target_dept_id": s.target_dept_id}
+        for s in provider.scopes.select_related("organization")
+    ]
+    formset = ScopeFormSet(request.POST or None, initial=initial, prefix="scope")
+    form = ScenarioForm(request.POST or None, instance=provider)
+    if request.method == "POST" and formset.is_valid() and form.is_valid():
+        scopes = [
+            services.ScopeRequest(f.cleaned_data["organization"], f.cleaned_data["target_dept_id"])
+            for f in formset.forms
+            if f.cleaned_data.get("organization") and not f.cleaned_data.get("DELETE")
+        ]
+        try:
+            services.provider_set_scenario(request.user, provider, scopes, form.cleaned_data)
+        except services.ProviderError as exc:
+            formset.non_form_errors().append(str(exc))
+        else:
+            return redirect("providers:wizard", pk=provider.pk, step=4)
+    context = {"formset": formset, "form": form, "scopes": provider.scopes.all()}
+    return _render_step(request, provider, 3, context)
+
+
+def step_mapping(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
+    formset = FieldMappingFormSet(request.POST or None, instance=provider, prefix="map")
+    keys = MatchKeysForm(request.POST or None, initial={"match_keys": provider.match_keys})
+    if request.method == "POST" and formset.is_valid() and keys.is_valid():
+        try:
+            services.provider_save_mappings(
+                request.user, provider, rules_from_formset(formset), keys.cleaned_data["match_keys"]
+            )
+        except ValidationError as exc:
+            formset.non_form_errors().extend(exc.messages)
+        else:
+            return _after_mapping_saved(request, provider)
+    context = {"formset": formset, "keys": keys, "attributes": ATTRIBUTES}
+    return _render_step(request, provider, 4, context)
+
+
+def _after_mapping_saved(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
+    if request.POST.get("action") == "save_sync":
+        job = sync_job_enqueue(
+            request.user, provider, kind=SyncJob.Kind.FULL, trigger=SyncJob.Trigger.WIZARD
+        )
+        messages.success(
+            request, _("Saved. A full synchronisation is queued as job #%(id)s.") % {"id": job.pk}
+        )
+    else:
+        messages.success(request, _("Field mapping saved. No synchronisation was started."))
+    return redirect("providers:detail", pk=provider.pk)
+
+
+STEP_VIEWS = {1: step_application, 2: step_permissions, 3: step_scenario, 4: step_mapping}
+
+
+@require_POST
+def provider_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    result = services.provider_verify(request.user, provider)
+    if result.ok:
+        messages.success(request, _("Verified: the app can read and manage the address book."))
+    else:
+        messages.error(request, _("Verification failed: see the findings below."))
+    return redirect("providers:detail", pk=pk)
+
+
+def provider_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    if request.method == "POST":
+        services.provider_delete(request.user, provider)
+        messages.success(
+            request,
+            _("Provider “%(name)s” deleted. Nothing was changed in DingTalk.")
+            % {"name": provider.name},
+        )
+        return redirect("providers:list")
+    return render(request, "providers/delete.html", {"provider": provider})
+
+
+@require_GET
+def department_name(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the name of the DingTalk department typed in step 3, read live."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    try:
+        # htmx sends the input under its formset name (scope-0-target_dept_id).
+        raw = next((v for k, v in request.GET.items() if k.endswith("dept_id")), "")
+        dept_id = int(raw)
+        context = {"name": services.department_name(provider, dept_id)}
+    except ValueError:
+        context = {"error": _("Enter a department id: a number, 1 for the root.")}
+    except services.ProviderError as exc:
+        context = {"error": str(exc)}
+    return render(request, "providers/_department_name.html", context)
+
+
+@require_POST
+def mapping_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the DingTalk payload the unsaved mapping would produce for one account."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    formset = FieldMappingFormSet(request.POST, instance=provider, prefix="map")
+    username = request.POST.get("preview_username", "").strip()
+    account = Account.objects.filter(username=username).first()
+    context: dict = {"username": username, "account": account}
+    if account is None:
+        context["error"] = _("No account has the username “%(u)s”.") % {"u": username}
+    elif not formset.is_valid():
+        context["error"] = _("Fix the highlighted rows first.")
+    else:
+        context["result"] = evaluate(
+            rules_from_formset(formset), source_account(account), creating=True
+        )
+    return render(request, "providers/_mapping_preview.html", context)
+
+
+def _add_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)

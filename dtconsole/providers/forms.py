@@ -1,0 +1,224 @@
+"""Forms of the Bind DingTalk wizard and the provider pages."""
+
+import re
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from dtconsole.directory.models import Organization
+from mappings.defaults import DEFAULT_MATCH_KEYS
+from mappings.models import FieldMapping
+
+from .models import DINGTALK_CN, IdentityProvider
+from .services import APPLICATION_FIELDS
+
+# Formats as DingTalk issues them: CorpIds are "ding" followed by letters and digits; AppKeys
+# (Client IDs) are letters and digits; AgentIds are numbers.
+CORP_ID_RE = re.compile(r"^ding[0-9A-Za-z]{4,60}$")
+APP_KEY_RE = re.compile(r"^[0-9A-Za-z]{6,64}$")
+AGENT_ID_RE = re.compile(r"^\d{1,20}$")
+
+
+def default_bases() -> dict[str, str]:
+    """Base URLs for a new provider: the configured sandbox, else DingTalk's own hosts."""
+    base = settings.DINGTALK_BASE_URL.rstrip("/")
+    return {k: base for k in DINGTALK_CN} if base else dict(DINGTALK_CN)
+
+
+class ApplicationForm(forms.ModelForm):
+    """Step 1: the DingTalk app's identity and credentials."""
+
+    oapi_base = forms.URLField(label=_("Old-style API base URL"), assume_scheme="https")
+    api_base = forms.URLField(label=_("New-style API base URL"), assume_scheme="https")
+    login_base = forms.URLField(label=_("Login base URL"), assume_scheme="https")
+
+    app_secret = forms.CharField(
+        label=_("AppSecret"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Client Secret, from Credentials and basic information. Stored encrypted."),
+        error_messages={"required": _("Enter the AppSecret shown in DingTalk.")},
+    )
+
+    class Meta:
+        model = IdentityProvider
+        fields = list(APPLICATION_FIELDS)
+        help_texts = {
+            "name": _("Shown to admins and, with QR code logon, to people logging in."),
+            "corp_id": _("From the DingTalk Open Platform home page, e.g. ding1a2b3c4d5e6f."),
+            "app_key": _("Client ID, from your app's Credentials and basic information."),
+            "agent_id": _("From your app's basic information, digits only."),
+        }
+
+    def __init__(self, *args, creating: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.creating = creating
+        if creating:
+            self.fields["app_secret"].required = True
+            for name, value in default_bases().items():
+                self.fields[name].initial = value
+        else:
+            self.fields["app_secret"].help_text = _(
+                "A secret is stored. Leave empty to keep it; type a new one to replace it."
+            )
+
+    def clean_corp_id(self) -> str:
+        return _match(self.cleaned_data["corp_id"], CORP_ID_RE, _("A CorpId starts with “ding”."))
+
+    def clean_app_key(self) -> str:
+        return _match(
+            self.cleaned_data["app_key"], APP_KEY_RE, _("Use 6 to 64 letters and digits.")
+        )
+
+    def clean_agent_id(self) -> str:
+        return _match(self.cleaned_data["agent_id"], AGENT_ID_RE, _("An AgentId is a number."))
+
+    def clean_app_secret(self) -> str:
+        secret = self.cleaned_data["app_secret"]
+        if secret and (len(secret) < 16 or len(secret) > 128 or re.search(r"\s", secret)):
+            raise ValidationError(_("An AppSecret is 16 to 128 characters without spaces."))
+        return secret
+
+
+def _match(value: str, pattern: re.Pattern, message: str) -> str:
+    value = value.strip()
+    if not pattern.match(value):
+        raise ValidationError(message)
+    return value
+
+
+class OrganizationRefField(forms.CharField):
+    """An organisation typed as its code, its exact name, or “#id” (suggestions come from
+    the directory lookup); resolves to the Organization."""
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").strip()
+        if not text:
+            return None
+        if text.startswith("#") and text[1:].isdigit():
+            org = Organization.objects.filter(pk=int(text[1:])).first()
+        else:
+            org = Organization.objects.filter(code=text).first()
+            if org is None:
+                named = list(Organization.objects.filter(name=text)[:2])
+                if len(named) > 1:
+                    raise ValidationError(
+                        _("Several organisations are named “%(n)s”: type its code.") % {"n": text}
+                    )
+                org = named[0] if named else None
+        if org is None:
+            raise ValidationError(_("No organisation has the code or name “%(t)s”.") % {"t": text})
+        return org
+
+    def prepare_value(self, value):
+        if isinstance(value, Organization):
+            return value.code or f"#{value.pk}"
+        return value
+
+
+class ScopeForm(forms.Form):
+    """One row of step 3: a directory subtree and the DingTalk department it goes under."""
+
+    organization = OrganizationRefField(
+        label=_("Source organisation"),
+        required=False,
+        widget=forms.TextInput(attrs={"list": "org-suggestions", "autocomplete": "off"}),
+    )
+    target_dept_id = forms.IntegerField(
+        label=_("Target DingTalk department id"),
+        min_value=1,
+        initial=1,
+        required=False,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("organization") and not data.get("target_dept_id"):
+            data["target_dept_id"] = 1
+        return data
+
+
+ScopeFormSet = forms.formset_factory(ScopeForm, extra=1, max_num=50, can_delete=True)
+
+
+class ScenarioForm(forms.ModelForm):
+    """Step 3 switches."""
+
+    class Meta:
+        model = IdentityProvider
+        fields = ["incremental_enabled", "qr_logon_enabled", "multi_org_enabled"]
+        help_texts = {
+            "incremental_enabled": _(
+                "Push every directory change to DingTalk within seconds. Needs one successful "
+                "full synchronisation first."
+            ),
+            "qr_logon_enabled": _("Offer “Log in with DingTalk” on the console's login page."),
+            "multi_org_enabled": _(
+                "Put a person in every in-scope organisation they belong to; otherwise only in "
+                "their primary one."
+            ),
+        }
+
+
+MATCH_KEY_CHOICES = [(k, k) for k in DEFAULT_MATCH_KEYS]
+
+
+class MatchKeysField(forms.CharField):
+    """The mapping identity: matching keys in precedence order, e.g. “userid, mobile”."""
+
+    def to_python(self, value):
+        keys = [k.strip() for k in (super().to_python(value) or "").split(",") if k.strip()]
+        unknown = [k for k in keys if k not in DEFAULT_MATCH_KEYS]
+        if unknown:
+            raise ValidationError(
+                _("Unknown matching key(s): %(bad)s. Use %(ok)s.")
+                % {"bad": ", ".join(unknown), "ok": ", ".join(DEFAULT_MATCH_KEYS)}
+            )
+        if len(set(keys)) != len(keys):
+            raise ValidationError(_("Each matching key may appear once."))
+        return keys
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+
+class MatchKeysForm(forms.Form):
+    match_keys = MatchKeysField(
+        label=_("Mapping identity (matching keys, in order)"),
+        required=False,
+        help_text=_(
+            "An account not yet linked is matched to an existing DingTalk user by these keys, "
+            "first to last (for example “userid, mobile, email”). Empty: never match, always "
+            "create."
+        ),
+    )
+
+
+class FieldMappingForm(forms.ModelForm):
+    class Meta:
+        model = FieldMapping
+        fields = [
+            "display_name",
+            "target",
+            "is_extension",
+            "source_kind",
+            "source",
+            "apply",
+            "default",
+        ]
+        widgets = {
+            "source": forms.TextInput(attrs={"list": "attribute-suggestions"}),
+        }
+
+
+FieldMappingFormSet = forms.inlineformset_factory(
+    IdentityProvider,
+    FieldMapping,
+    form=FieldMappingForm,
+    extra=0,
+    can_delete=True,
+    max_num=60,
+)

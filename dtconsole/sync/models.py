@@ -1,0 +1,206 @@
+"""Synchronisation runs and their history."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SyncJob(models.Model):
+    """One synchronisation run of a provider: a row per background run, polled by its page."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", _("Full")
+        INCREMENTAL = "incremental", _("Incremental")
+        SINGLE = "single", _("Single object")
+
+    class Trigger(models.TextChoices):
+        WIZARD = "wizard", _("Wizard")
+        MANUAL = "manual", _("Manual")
+        SCHEDULE = "schedule", _("Schedule")
+        CHANGE = "change", _("Directory change")
+        API = "api", _("API")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        PARTIAL = "partial", _("Partially succeeded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.AWAITING_APPROVAL)
+
+    provider = models.ForeignKey(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="sync_jobs"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=Trigger.choices)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    counters = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    deletions_approved = models.BooleanField(default=False)
+    scope = models.JSONField(default=dict, blank=True)  # single-object jobs: {"type", "id"}
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("sync job")
+        verbose_name_plural = _("sync jobs")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.get_status_display()}"
+
+
+class DepartmentLink(models.Model):
+    """Provider × organisation → the DingTalk department it is synchronised to.
+
+    ``org_name`` keeps the name so a department can be deleted in DingTalk after its
+    organisation is gone from the directory.
+    """
+
+    provider = models.ForeignKey(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="department_links"
+    )
+    organization = models.ForeignKey(
+        "directory.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    org_ref = models.BigIntegerField(db_index=True)  # the organisation's id, kept after deletion
+    org_name = models.CharField(max_length=64)
+    dept_id = models.BigIntegerField()
+    depth = models.PositiveSmallIntegerField(default=0)
+    last_payload = models.JSONField(default=dict, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "organization"], name="deptlink_unique_org"
+            ),
+            models.UniqueConstraint(fields=["provider", "dept_id"], name="deptlink_unique_dept"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.org_name} → {self.dept_id}"
+
+
+class UserLink(models.Model):
+    """Provider × account → the DingTalk user it is synchronised to, with the last payload."""
+
+    provider = models.ForeignKey(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="user_links"
+    )
+    account = models.ForeignKey(
+        "directory.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    account_ref = models.BigIntegerField(db_index=True)  # the account's id, kept after deletion
+    username = models.CharField(max_length=64)
+    userid = models.CharField(max_length=64)
+    unionid = models.CharField(max_length=64, blank=True, default="")
+    last_payload = models.JSONField(default=dict, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "account"], name="userlink_unique_account"),
+            models.UniqueConstraint(fields=["provider", "userid"], name="userlink_unique_userid"),
+        ]
+        indexes = [models.Index(fields=["provider", "unionid"], name="userlink_unionid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.username} → {self.userid}"
+
+
+class SyncEvent(models.Model):
+    """One attempt at one object during a job: what was (or would be) done, and how it went.
+
+    Values sent and DingTalk's answer are kept; secrets never are. Listed newest first by id
+    (keyset pagination), so every filter below has an index ending in id.
+    """
+
+    class ObjectType(models.TextChoices):
+        DEPARTMENT = "department", _("Department")
+        USER = "user", _("User")
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Create")
+        UPDATE = "update", _("Update")
+        DELETE = "delete", _("Delete")
+        MATCH = "match", _("Match")
+        SKIP = "skip", _("Skip")
+
+    class Status(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")
+        PLANNED = "planned", _("Planned")
+
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="events")
+    provider = models.ForeignKey(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="+"
+    )
+    object_type = models.CharField(max_length=16, choices=ObjectType.choices)
+    source_id = models.BigIntegerField(null=True, blank=True)
+    source_name = models.CharField(max_length=80, blank=True, default="")
+    source_key = models.CharField(max_length=64, blank=True, default="")  # username or org code
+    mobile = models.CharField(max_length=24, blank=True, default="")
+    dingtalk_id = models.CharField(max_length=64, blank=True, default="")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    changes = models.JSONField(default=dict, blank=True)  # field -> [old, new]
+    errcode = models.CharField(max_length=32, blank=True, default="")
+    sub_code = models.CharField(max_length=32, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    hint = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["provider", "-id"], name="event_provider_idx"),
+            models.Index(fields=["job", "-id"], name="event_job_idx"),
+            models.Index(fields=["object_type", "source_id", "-id"], name="event_object_idx"),
+            models.Index(fields=["status", "-id"], name="event_status_idx"),
+            models.Index(fields=["source_key"], name="event_source_key_idx"),
+            models.Index(fields=["dingtalk_id"], name="event_dingtalk_id_idx"),
+            models.Index(fields=["mobile"], name="event_mobile_idx"),
+            models.Index(fields=["source_name"], name="event_source_name_idx"),
+            models.Index(fields=["created_at"], name="event_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.source_name}: {self.status}"
+
+
+class PendingChange(models.Model):
+    """A directory object changed since the last incremental run of a provider.
+
+    One row per (provider, object), however many edits: that is how a burst of edits to one
+    account becomes one write.
+    """
+
+    provider = models.ForeignKey(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="+"
+    )
+    object_type = models.CharField(max_length=16)
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "object_type", "object_id"], name="pending_unique_object"
+            )
+        ]
