@@ -78,6 +78,9 @@ format: setup-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Tests queue background jobs under their own cluster name, so a shared Redis never hands
+# them to a development worker.
+test: export Q_CLUSTER_NAME = dtconsole-test
 test: setup-dev chromium lint
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 	$(BIN)/pytest $(PYTEST_ARGS)

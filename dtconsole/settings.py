@@ -107,7 +107,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
     )
-    DATABASES["default"].setdefault("TEST", {})
+    # The test database is a file, not memory, so that worker processes started by the
+    # tests (a real qcluster) see the same data.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / ".test-db.sqlite3")})
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -204,3 +206,7 @@ DINGTALK_TIMEOUT = (
 # (callback domain and application homepage) and the IP DingTalk will see calls come from.
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000")
 EGRESS_IP = env.str("EGRESS_IP", default="")
+
+# A running sync job writes a heartbeat at least this often (seconds) while it works; one
+# silent for longer is taken to have lost its worker and is resumed by the watchdog.
+SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=60)

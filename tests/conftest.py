@@ -95,8 +95,8 @@ class Sandbox:
         self.url = server.url
         self.http = requests.Session()
 
-    def control(self, method: str, path: str, **body):
-        response = self.http.request(method, f"{self.url}/_sandbox/{path}", json=body or None)
+    def control(self, method: str, route: str, **body):
+        response = self.http.request(method, f"{self.url}/_sandbox/{route}", json=body or None)
         response.raise_for_status()
         return response.json()
 

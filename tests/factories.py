@@ -18,3 +18,34 @@ def make_account(username: str | None = None, orgs=(), **fields) -> Account:
     fields.setdefault("mobile", f"138{n:08d}")
     fields.setdefault("email", f"person{n}@example.com")
     return services.account_create(username=username or f"user{n}", organizations=orgs, **fields)
+
+
+def make_provider(sandbox, app: dict, scopes, **options):
+    """A bound provider pointing at the sandbox app, with the default field mappings.
+
+    ``scopes`` is a list of (organisation, target dept id) pairs.
+    """
+    from dtconsole.providers.models import IdentityProvider, NodeScope
+    from dtconsole.providers.services import _create_default_mappings
+    from mappings.defaults import DEFAULT_MATCH_KEYS
+
+    provider = IdentityProvider(
+        name="Sandbox",
+        corp_id=app["corp_id"],
+        app_key=app["app_key"],
+        agent_id=app["agent_id"],
+        oapi_base=sandbox.url,
+        api_base=sandbox.url,
+        login_base=sandbox.url,
+        step=IdentityProvider.Step.DONE,
+        match_keys=list(options.pop("match_keys", DEFAULT_MATCH_KEYS)),
+        qps=options.pop("qps", 60),
+    )
+    for name, value in options.items():
+        setattr(provider, name, value)
+    provider.set_app_secret(app["app_secret"])
+    provider.save()
+    _create_default_mappings(provider)
+    for org, dept_id in scopes:
+        NodeScope.objects.create(provider=provider, organization=org, target_dept_id=dept_id)
+    return provider

@@ -15,6 +15,8 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dtconsole.sync.changes import ACCOUNT, ORGANIZATION, record_changes
+
 from .models import Account, Membership, Organization
 
 
@@ -129,6 +131,7 @@ def organization_create(
     org.path = _path_for(org.pk, parent)
     org.depth = parent.depth + 1 if parent else 0
     org.save(update_fields=["path", "depth"])
+    record_changes(ORGANIZATION, [org.pk])
     return org
 
 
@@ -140,6 +143,7 @@ def organization_update(
     org.name, org.code, org.order = name, code or None, order
     _full_clean(org, exclude=["path"])
     org.save(update_fields=["name", "code", "order", "updated_at"])
+    record_changes(ORGANIZATION, [org.pk])
     return org
 
 
@@ -166,6 +170,13 @@ def organization_move(org: Organization, new_parent: Organization | None) -> Org
         depth=F("depth") + delta,
     )
     Organization.objects.filter(pk=org.pk).update(parent=new_parent)
+    # The subtree may enter or leave a provider's scope: its organisations and members changed.
+    moved = list(subtree(org).values_list("pk", flat=True))
+    record_changes(ORGANIZATION, moved)
+    record_changes(
+        ACCOUNT,
+        Membership.objects.filter(organization_id__in=moved).values_list("account_id", flat=True),
+    )
     org.refresh_from_db()
     return org
 
@@ -189,6 +200,11 @@ def organization_delete(org: Organization) -> int:
         )
     )
     members = Membership.objects.filter(organization=org).count()
+    member_ids = list(
+        Membership.objects.filter(organization=org).values_list("account_id", flat=True)
+    )
+    record_changes(ORGANIZATION, [org.pk])
+    record_changes(ACCOUNT, member_ids)
     org.delete()
     for account_id in affected:
         _promote_next_primary(account_id)
@@ -235,6 +251,7 @@ def account_create(
         Membership.objects.create(
             account=account, organization=org, is_primary=(org == primary), order=position
         )
+    record_changes(ACCOUNT, [account.pk])
     return account
 
 
@@ -250,21 +267,25 @@ def account_update(account: Account, **fields: Any) -> Account:
         setattr(account, name, value)
     _full_clean(account)
     account.save()
+    record_changes(ACCOUNT, [account.pk])
     return account
 
 
+@transaction.atomic
 def account_set_status(account: Account, status: str) -> Account:
     """Enable or disable an account (a disabled account leaves DingTalk on the next sync)."""
     if status not in Account.Status.values:
         raise DirectoryError(_("Unknown status “%(s)s”.") % {"s": status})
     account.status = status
     account.save(update_fields=["status", "updated_at"])
+    record_changes(ACCOUNT, [account.pk])
     return account
 
 
 @transaction.atomic
 def account_delete(account: Account) -> None:
     """Delete an account and its memberships."""
+    record_changes(ACCOUNT, [account.pk])
     account.delete()
 
 
@@ -291,6 +312,7 @@ def membership_add(
     has_any = Membership.objects.filter(account=account).exists()
     if primary and has_any:
         Membership.objects.filter(account=account, is_primary=True).update(is_primary=False)
+    record_changes(ACCOUNT, [account.pk])
     return Membership.objects.create(
         account=account, organization=organization, is_primary=primary or not has_any, order=order
     )
@@ -300,6 +322,7 @@ def membership_add(
 def membership_remove(membership: Membership) -> None:
     """Remove a membership; if it was primary, the next one becomes primary."""
     was_primary, account_id = membership.is_primary, membership.account_id
+    record_changes(ACCOUNT, [account_id])
     membership.delete()
     if was_primary:
         _promote_next_primary(account_id)
@@ -313,6 +336,7 @@ def membership_set_primary(membership: Membership) -> Membership:
     ).update(is_primary=False)
     membership.is_primary = True
     membership.save(update_fields=["is_primary"])
+    record_changes(ACCOUNT, [membership.account_id])
     return membership
 
 

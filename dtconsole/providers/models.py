@@ -64,6 +64,11 @@ class IdentityProvider(models.Model):
     deletion_threshold_percent = models.PositiveSmallIntegerField(
         _("deletion threshold (percent)"), default=10, validators=[MaxValueValidator(100)]
     )
+    full_sync_interval_hours = models.PositiveSmallIntegerField(
+        _("scheduled full sync every (hours)"),
+        default=0,
+        help_text=_("0: no schedule. Needs a running worker."),
+    )
     qps = models.PositiveSmallIntegerField(
         _("calls per second per API"),
         default=20,

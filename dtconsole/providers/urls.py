@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.provider_detail, name="detail"),
     path("<int:pk>/step/<int:step>/", views.wizard_step, name="wizard"),
     path("<int:pk>/verify/", views.provider_verify, name="verify"),
+    path("<int:pk>/sync/", views.provider_sync, name="sync"),
     path("<int:pk>/delete/", views.provider_delete, name="delete"),
     path("<int:pk>/department-name/", views.department_name, name="department_name"),
     path("<int:pk>/mapping-preview/", views.mapping_preview, name="mapping_preview"),

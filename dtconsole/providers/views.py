@@ -161,6 +161,22 @@ def provider_verify(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("providers:detail", pk=pk)
 
 
+@require_POST
+def provider_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    """Start a full sync (or a dry run) of the provider now."""
+    provider = get_object_or_404(IdentityProvider, pk=pk, step=IdentityProvider.Step.DONE)
+    dry_run = request.POST.get("dry_run") == "1"
+    job = sync_job_enqueue(
+        request.user,
+        provider,
+        kind=SyncJob.Kind.FULL,
+        trigger=SyncJob.Trigger.MANUAL,
+        dry_run=dry_run,
+    )
+    messages.success(request, _("Sync job #%(id)s queued.") % {"id": job.pk})
+    return redirect("sync:job_detail", pk=job.pk)
+
+
 def provider_delete(request: HttpRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(IdentityProvider, pk=pk)
     if request.method == "POST":

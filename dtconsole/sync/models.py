@@ -204,3 +204,23 @@ class PendingChange(models.Model):
                 fields=["provider", "object_type", "object_id"], name="pending_unique_object"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id}"
+
+
+class ProviderLock(models.Model):
+    """At most one running job per provider: the row exists while a job holds the provider.
+
+    Inserting is the lock (the unique provider makes a second insert fail on every
+    database); a lock whose job has stopped beating is taken over.
+    """
+
+    provider = models.OneToOneField(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="+"
+    )
+    job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="+")
+    acquired_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"provider {self.provider_id} held by job {self.job_id}"

@@ -1,0 +1,338 @@
+"""Apply a plan to DingTalk, one object at a time, recording an event for each.
+
+Order: departments parents first, then users, then user deletions, then departments
+bottom-up. A link is written as soon as DingTalk confirms an object, so a run that dies
+half-way is resumed by the next run without duplicates. One object's failure never stops
+the others; a configuration error (credentials, permission, IP) stops the run.
+"""
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.dingtalk.client import DingTalkClient
+from connectors.dingtalk.errors import (
+    AlreadyExists,
+    AuthError,
+    DingTalkError,
+    IpNotAllowed,
+    NotFound,
+    OutOfScope,
+    PermissionDenied,
+)
+
+from .models import DepartmentLink, SyncEvent, SyncJob, UserLink
+from .plan import A, Op, Plan
+
+CONFIGURATION_ERRORS = (AuthError, PermissionDenied, IpNotAllowed, OutOfScope)
+
+
+class StopRun(Exception):
+    """A configuration error: every further call would fail the same way."""
+
+    def __init__(self, error: DingTalkError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Recorder:
+    """Writes events as they happen and keeps the job's counters, progress and heartbeat.
+
+    Each event is written at once (a success in the same transaction as its link), so a
+    worker killed mid-run loses no event; counters and the heartbeat are saved every
+    couple of seconds.
+    """
+
+    def __init__(self, job: SyncJob) -> None:
+        self.job = job
+        self.counters: dict[str, int] = dict(job.counters or {})
+        self.last_flush = time.monotonic()
+
+    def event(
+        self,
+        op: Op,
+        status: str,
+        *,
+        started: float,
+        error: DingTalkError | None = None,
+        message: str = "",
+        action: str | None = None,
+    ) -> None:
+        key = f"{op.object_type}_{action or op.action}" if status == "success" else status
+        self.counters[key] = self.counters.get(key, 0) + 1
+        self.build(op, status, started, error, message, action).save()
+        if status != SyncEvent.Status.PLANNED:
+            self.job.progress_done += 1
+        if time.monotonic() - self.last_flush > 2:
+            self.flush()
+
+    def build(self, op: Op, status: str, started: float, error, message: str, action) -> SyncEvent:
+        return SyncEvent(
+            job=self.job,
+            provider_id=self.job.provider_id,
+            object_type=op.object_type,
+            source_id=op.source_id,
+            source_name=op.source_name[:80],
+            source_key=op.source_key[:64],
+            mobile=op.mobile[:24],
+            dingtalk_id=str(op.dingtalk_id)[:64],
+            action=action or op.action,
+            status=status,
+            changes=op.changes,
+            message=message or (str(error) if error else ""),
+            errcode=str(error.errcode) if error and error.errcode is not None else "",
+            sub_code=str(getattr(error, "sub_code", "") or "") if error else "",
+            hint=(error.hint or "") if error else "",
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+
+    def skipped(self, object_type: str, object_id: int, message: str) -> None:
+        """An object that was not attempted, and why."""
+        kind = (
+            SyncEvent.ObjectType.USER
+            if object_type == "account"
+            else SyncEvent.ObjectType.DEPARTMENT
+        )
+        op = Op(
+            object_type=kind,
+            action=A.SKIP,
+            source_id=object_id,
+            source_name=_name_of(object_type, object_id),
+        )
+        self.event(op, SyncEvent.Status.SKIPPED, started=time.monotonic(), message=message)
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        self.job.counters = self.counters
+        self.job.heartbeat_at = timezone.now()
+        SyncJob.objects.filter(pk=self.job.pk).update(
+            counters=self.counters,
+            progress_done=self.job.progress_done,
+            heartbeat_at=self.job.heartbeat_at,
+        )
+
+
+class Applier:
+    def __init__(
+        self,
+        job: SyncJob,
+        client: DingTalkClient,
+        plan: Plan,
+        *,
+        delete: bool,
+        match_keys: list[str],
+        recorder: Recorder,
+    ) -> None:
+        self.job, self.client, self.plan, self.delete = job, client, plan, delete
+        self.match_keys = match_keys
+        self.provider = job.provider
+        self.record = recorder
+
+    def run(self) -> None:
+        for op in sorted(self.plan.departments, key=lambda o: o.depth):
+            self._guard(op, self._department)
+        for op in self.plan.users:
+            self._guard(op, self._user)
+        for op in self.plan.user_deletions:
+            self._guard(op, self._delete_user)
+        for op in self.plan.dept_deletions:
+            self._guard(op, self._delete_department)
+        self.record.flush()
+
+    def _guard(self, op: Op, fn: Callable[[Op], str | None]) -> None:
+        """Run one object's operation; record success or the failure, continue."""
+        started = time.monotonic()
+        if op.error:
+            self.record.event(op, SyncEvent.Status.FAILED, started=started, message=op.error)
+            return
+        try:
+            # The link written by ``fn`` and the success event commit together.
+            with transaction.atomic():
+                action = fn(op)
+                self.record.event(op, SyncEvent.Status.SUCCESS, started=started, action=action)
+        except CONFIGURATION_ERRORS as exc:
+            self.record.event(op, SyncEvent.Status.FAILED, started=started, error=exc)
+            raise StopRun(exc) from exc
+        except DingTalkError as exc:
+            self.record.event(op, SyncEvent.Status.FAILED, started=started, error=exc)
+        except _Refused as exc:
+            self.record.event(op, SyncEvent.Status.FAILED, started=started, message=str(exc))
+
+    # --- departments --------------------------------------------------------------------
+
+    def _parent_dept(self, op: Op) -> int:
+        parent = self.plan.org_dept.get(op.parent_org)
+        if parent is None:
+            raise _Refused("The parent department could not be created; see its event.")
+        return parent
+
+    def _department(self, op: Op) -> str:
+        parent = self._parent_dept(op)
+        fields = dict(op.fields, parent_id=parent)
+        if op.action == A.CREATE:
+            return self._create_department(op, fields)
+        dept_id = int(op.dingtalk_id)
+        try:
+            if op.changes:
+                self.client.department_update(dept_id, **fields)
+        except NotFound:
+            DepartmentLink.objects.filter(provider=self.provider, dept_id=dept_id).delete()
+            return self._create_department(op, fields)
+        self._link_department(op, dept_id, fields)
+        return op.action
+
+    def _create_department(self, op: Op, fields: dict[str, Any]) -> str:
+        try:
+            dept_id = self.client.department_create(
+                fields["name"], fields["parent_id"], order=fields.get("order")
+            )
+            action = A.CREATE
+        except AlreadyExists:
+            # Created by someone else meanwhile (or by a run that died): adopt it.
+            found = next(
+                (
+                    d
+                    for d in self.client.department_listsub(fields["parent_id"])
+                    if d.name == fields["name"]
+                ),
+                None,
+            )
+            if found is None:
+                raise
+            dept_id, action = found.dept_id, A.MATCH
+        op.dingtalk_id = str(dept_id)
+        self._link_department(op, dept_id, fields)
+        return action
+
+    def _link_department(self, op: Op, dept_id: int, fields: dict[str, Any]) -> None:
+        self.plan.org_dept[op.source_id] = dept_id
+        DepartmentLink.objects.update_or_create(
+            provider=self.provider,
+            org_ref=op.source_id,
+            defaults={
+                "organization_id": op.source_id,
+                "org_name": op.source_name[:64],
+                "dept_id": dept_id,
+                "depth": op.depth,
+                "last_payload": fields,
+            },
+        )
+
+    # --- users --------------------------------------------------------------------------
+
+    def _dept_ids(self, op: Op) -> list[int]:
+        ids = [self.plan.org_dept.get(o) for o in op.dept_orgs]
+        if None in ids:
+            raise _Refused("A department of this person could not be created; see its event.")
+        return list(dict.fromkeys(ids + op.keep_depts))
+
+    def _user(self, op: Op) -> str:
+        dept_ids = self._dept_ids(op)
+        if op.action == A.CREATE:
+            return self._create_user(op, dept_ids)
+        fields = dict(op.fields)
+        if "dept_id_list" in op.changes:
+            fields["dept_id_list"] = dept_ids
+        try:
+            if fields:
+                self.client.user_update(op.dingtalk_id, fields)
+        except NotFound:
+            UserLink.objects.filter(provider=self.provider, userid=op.dingtalk_id).delete()
+            return self._create_user(op, dept_ids)
+        self._link_user(op, op.dingtalk_id, None, dept_ids)
+        return op.action
+
+    def _create_user(self, op: Op, dept_ids: list[int]) -> str:
+        fields = dict(op.create_fields, dept_id_list=dept_ids)
+        try:
+            created = self.client.user_create(fields)
+        except AlreadyExists as exc:
+            return self._adopt_conflict(op, exc, dept_ids)
+        op.dingtalk_id = created.userid
+        self._link_user(op, created.userid, created.unionid, dept_ids)
+        return A.CREATE
+
+    def _adopt_conflict(self, op: Op, exc: AlreadyExists, dept_ids: list[int]) -> str:
+        """Create said "already exists": adopt that user when the mapping identity allows it."""
+        key = exc.what
+        if key not in self.match_keys:
+            raise _Refused(
+                f"DingTalk already has a user with this {key} ({op.create_fields.get(key, '')}). "
+                f"Add “{key}” to the provider's mapping identity to adopt that user, or change the "
+                "account's value."
+            )
+        userid = self._find_userid(key, op.create_fields.get(key, ""))
+        owner = (
+            UserLink.objects.filter(provider=self.provider, userid=userid)
+            .exclude(account_ref=op.source_id)
+            .first()
+        )
+        if userid is None or owner is not None:
+            other = f" (linked to {owner.username})" if owner else ""
+            raise _Refused(
+                f"DingTalk already has a user with this {key}{other}; it cannot be adopted. "
+                f"Change the account's {key}."
+            )
+        fields = {k: v for k, v in op.create_fields.items() if k != "userid"}
+        self.client.user_update(userid, dict(fields, dept_id_list=dept_ids))
+        op.dingtalk_id = userid
+        self._link_user(op, userid, None, dept_ids)
+        return A.MATCH
+
+    def _find_userid(self, key: str, value: str) -> str | None:
+        if key == "userid":
+            return value
+        if key == "mobile":
+            try:
+                return self.client.user_getbymobile(value)
+            except NotFound:
+                return None
+        return None  # DingTalk has no lookup by email or job number outside the lists read
+
+    def _link_user(self, op: Op, userid: str, unionid: str | None, dept_ids: list[int]) -> None:
+        defaults = {
+            "account_id": op.source_id,
+            "username": op.source_key,
+            "userid": userid,
+            "last_payload": dict(op.create_fields, **op.fields, dept_id_list=dept_ids),
+        }
+        if unionid:
+            defaults["unionid"] = unionid
+        UserLink.objects.update_or_create(
+            provider=self.provider, account_ref=op.source_id, defaults=defaults
+        )
+
+    # --- deletions ----------------------------------------------------------------------
+
+    def _delete_user(self, op: Op) -> str:
+        if self.delete:
+            with contextlib.suppress(NotFound):  # already gone: the goal is reached
+                self.client.user_delete(op.dingtalk_id)
+        UserLink.objects.filter(provider=self.provider, account_ref=op.source_id).delete()
+        return A.DELETE if self.delete else A.SKIP
+
+    def _delete_department(self, op: Op) -> str:
+        if self.delete:
+            with contextlib.suppress(NotFound):
+                self.client.department_delete(int(op.dingtalk_id))
+        DepartmentLink.objects.filter(provider=self.provider, org_ref=op.source_id).delete()
+        return A.DELETE if self.delete else A.SKIP
+
+
+def _name_of(object_type: str, object_id: int) -> str:
+    from dtconsole.directory.models import Account, Organization
+
+    if object_type == "account":
+        return (
+            Account.objects.filter(pk=object_id).values_list("display_name", flat=True).first()
+            or ""
+        )
+    return Organization.objects.filter(pk=object_id).values_list("name", flat=True).first() or ""
+
+
+class _Refused(Exception):
+    """This object cannot be synchronised as things stand; the message says why."""

@@ -1,0 +1,354 @@
+"""Plan a sync: compare what the directory wants with what DingTalk holds, object by object.
+
+The planner does no I/O. It reads a ``SourceDirectory``, the links, and either DingTalk's
+live state (full sync) or the payload last pushed (incremental sync), and returns operations
+with field-level diffs. Department ids that do not exist yet are referred to by organisation
+and resolved while applying, parents first.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mappings.engine import Rule, evaluate
+
+from .models import DepartmentLink, SyncEvent, UserLink
+from .remote import RemoteState
+from .source import SourceDirectory
+
+DEPT = SyncEvent.ObjectType.DEPARTMENT
+USER = SyncEvent.ObjectType.USER
+A = SyncEvent.Action
+
+
+@dataclass
+class Op:
+    object_type: str
+    action: str
+    source_id: int | None
+    source_name: str
+    source_key: str = ""
+    mobile: str = ""
+    dingtalk_id: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)  # what to send (create/update)
+    create_fields: dict[str, Any] = field(default_factory=dict)  # if an update must recreate
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [old, new]
+    parent_org: int | None = None  # departments: parent by organisation (resolved at apply)
+    dept_orgs: list[int] = field(default_factory=list)  # users: dept_id_list by organisation
+    keep_depts: list[int] = field(default_factory=list)  # users: DingTalk depts we do not manage
+    depth: int = 0
+    error: str = ""
+
+
+@dataclass
+class Plan:
+    departments: list[Op] = field(default_factory=list)
+    users: list[Op] = field(default_factory=list)
+    user_deletions: list[Op] = field(default_factory=list)
+    dept_deletions: list[Op] = field(default_factory=list)
+    unchanged: int = 0
+    org_dept: dict[int, int] = field(default_factory=dict)  # org id -> known dept id
+
+    @property
+    def deletions(self) -> int:
+        return len(self.user_deletions) + len(self.dept_deletions)
+
+    def all_ops(self) -> list[Op]:
+        return self.departments + self.users + self.user_deletions + self.dept_deletions
+
+
+@dataclass
+class Settings:
+    rules: list[Rule]
+    match_keys: list[str]
+    multi_org: bool
+    delete: bool  # policy: delete in DingTalk (else unlink only)
+
+
+class Planner:
+    """Builds a Plan. ``remote`` is None for incremental runs (compare with last payloads)."""
+
+    def __init__(
+        self,
+        source: SourceDirectory,
+        remote: RemoteState | None,
+        dept_links: list[DepartmentLink],
+        user_links: list[UserLink],
+        settings: Settings,
+    ) -> None:
+        self.source, self.remote, self.settings = source, remote, settings
+        self.dept_links = {link.org_ref: link for link in dept_links}
+        self.dept_owner = {link.dept_id: link.org_ref for link in dept_links}
+        self.user_links = {link.account_ref: link for link in user_links}
+        self.userid_owner = {link.userid: link.account_ref for link in user_links}
+        self.plan = Plan(org_dept=dict(source.targets))
+
+    def build(self, *, deletions: bool = True) -> Plan:
+        self._plan_departments()
+        self._plan_users()
+        if deletions:
+            self._plan_user_deletions()
+            self._plan_dept_deletions()
+        return self.plan
+
+    # --- departments --------------------------------------------------------------------
+
+    def _plan_departments(self) -> None:
+        orgs = sorted(self.source.orgs.values(), key=lambda o: (o.depth, o.order, o.id))
+        for org in orgs:
+            if self.source.is_scope_root(org.id):
+                continue
+            op = self._department_op(org)
+            if op is None:
+                self.plan.unchanged += 1
+            else:
+                self.plan.departments.append(op)
+
+    def _department_op(self, org) -> Op | None:
+        parent_dept = self.plan.org_dept.get(org.parent_id)
+        desired = {"name": org.name, "order": org.order}
+        base = dict(
+            object_type=DEPT,
+            source_id=org.id,
+            source_name=org.name,
+            source_key=org.code or "",
+            parent_org=org.parent_id,
+            depth=org.depth,
+        )
+        link = self.dept_links.get(org.id)
+        if link is not None:
+            self.plan.org_dept[org.id] = link.dept_id
+            actual = self._actual_dept(link)
+            changes = (
+                _diff(desired, actual)
+                if actual is not None
+                else {k: [None, v] for k, v in desired.items()}
+            )
+            if actual is None or parent_dept is None or actual.get("parent_id") != parent_dept:
+                changes["parent_id"] = [actual.get("parent_id") if actual else None, parent_dept]
+            if not changes:
+                return None
+            return Op(
+                action=A.UPDATE,
+                dingtalk_id=str(link.dept_id),
+                fields=desired,
+                create_fields=desired,
+                changes=changes,
+                **base,
+            )
+        adopted = self._adoptable_dept(parent_dept, org.name)
+        if adopted is not None:
+            self.plan.org_dept[org.id] = adopted.dept_id
+            changes = _diff(desired, {"name": adopted.name, "order": adopted.order})
+            return Op(
+                action=A.MATCH,
+                dingtalk_id=str(adopted.dept_id),
+                fields=desired,
+                changes=changes,
+                **base,
+            )
+        return Op(
+            action=A.CREATE,
+            fields=desired,
+            changes={k: [None, v] for k, v in desired.items()},
+            **base,
+        )
+
+    def _actual_dept(self, link: DepartmentLink) -> dict[str, Any] | None:
+        if self.remote is None:
+            return dict(link.last_payload) or None
+        dept = self.remote.depts.get(link.dept_id)
+        return (
+            None
+            if dept is None
+            else {"name": dept.name, "order": dept.order, "parent_id": dept.parent_id}
+        )
+
+    def _adoptable_dept(self, parent_dept: int | None, name: str):
+        if self.remote is None or parent_dept is None:
+            return None
+        dept = self.remote.child_named(parent_dept, name)
+        return dept if dept is not None and dept.dept_id not in self.dept_owner else None
+
+    # --- users --------------------------------------------------------------------------
+
+    def _plan_users(self) -> None:
+        for account_id in sorted(self.source.accounts):
+            account = self.source.accounts[account_id]
+            if account.status != "active":
+                continue  # a linked disabled account is deleted with the deletions
+            op = self._user_op(account)
+            if op is None:
+                self.plan.unchanged += 1
+            else:
+                self.plan.users.append(op)
+
+    def _dept_orgs(self, account_id: int) -> list[int]:
+        orgs = self.source.memberships.get(account_id, [])
+        return orgs if self.settings.multi_org else orgs[:1]
+
+    def _user_op(self, account) -> Op | None:
+        dept_orgs = self._dept_orgs(account.id)
+        base = dict(
+            object_type=USER,
+            source_id=account.id,
+            source_name=account.display_name,
+            source_key=account.username,
+            mobile=account.mobile,
+            dept_orgs=dept_orgs,
+        )
+        create = evaluate(self.settings.rules, account, creating=True)
+        update = evaluate(self.settings.rules, account, creating=False)
+        if not create.ok:
+            return Op(action=A.CREATE, error="; ".join(e.message for e in create.errors), **base)
+        link = self.user_links.get(account.id)
+        if link is not None:
+            return self._linked_user_op(link, update.payload, create.payload, base)
+        matched = self._match(create.payload)
+        if matched is not None:
+            return self._changed_user_op(
+                A.MATCH,
+                matched.userid,
+                matched.raw,
+                update.payload,
+                create.payload,
+                base,
+                always=True,
+            )
+        changes = {k: [None, v] for k, v in create.payload.items()}
+        return Op(
+            action=A.CREATE,
+            fields=create.payload,
+            create_fields=create.payload,
+            changes=changes,
+            **base,
+        )
+
+    def _linked_user_op(self, link: UserLink, payload, create_payload, base) -> Op | None:
+        if self.remote is None:
+            actual = link.last_payload
+        else:
+            user = self.remote.users.get(link.userid)
+            actual = user.raw if user is not None else None
+        if actual is None:  # gone from DingTalk's lists: update; a "not found" recreates it
+            changes = {k: [None, v] for k, v in payload.items()}
+            return Op(
+                action=A.UPDATE,
+                dingtalk_id=link.userid,
+                fields=payload,
+                create_fields=create_payload,
+                changes=changes,
+                **base,
+            )
+        return self._changed_user_op(
+            A.UPDATE, link.userid, actual, payload, create_payload, base, previous=link.last_payload
+        )
+
+    def _changed_user_op(
+        self, action, userid, actual, payload, create_payload, base, *, always=False, previous=None
+    ) -> Op | None:
+        changes = _diff(payload, actual)
+        for name in previous or {}:  # a value we set before and the directory emptied since
+            if name not in payload and name not in ("userid", "dept_id_list") and actual.get(name):
+                changes[name] = [actual.get(name), ""]
+        dept_change = self._dept_change(base["dept_orgs"], actual)
+        if dept_change:
+            changes["dept_id_list"] = dept_change
+        if not changes and not always:
+            return None
+        fields = {k: v[1] for k, v in changes.items() if k != "dept_id_list"}
+        keep = self._unmanaged_depts(actual)
+        return Op(
+            action=action,
+            dingtalk_id=userid,
+            fields=fields,
+            create_fields=create_payload,
+            changes=changes,
+            keep_depts=keep,
+            **base,
+        )
+
+    def _dept_change(self, dept_orgs: list[int], actual: dict[str, Any]) -> list | None:
+        desired = [self.plan.org_dept.get(o) for o in dept_orgs]
+        current = _int_list(actual.get("dept_id_list"))
+        wanted = set(desired) | set(self._unmanaged_depts(actual))
+        if None in desired or wanted != set(current):
+            return [current, desired]
+        return None
+
+    def _unmanaged_depts(self, actual: dict[str, Any]) -> list[int]:
+        """Departments the user is in that lie outside every target: not ours to change."""
+        if self.remote is None:
+            return []
+        return [d for d in _int_list(actual.get("dept_id_list")) if d not in self.remote.depts]
+
+    def _match(self, payload: dict[str, Any]):
+        if self.remote is None:
+            return None
+        for key in self.settings.match_keys:
+            user = self.remote.user_by(key, payload.get(key, ""))
+            if user is not None and user.userid not in self.userid_owner:
+                return user
+        return None
+
+    # --- deletions ----------------------------------------------------------------------
+
+    def _plan_user_deletions(self) -> None:
+        for link in self.user_links.values():
+            account = self.source.accounts.get(link.account_ref)
+            if account is not None and account.status == "active":
+                continue
+            self.plan.user_deletions.append(
+                Op(
+                    object_type=USER,
+                    action=A.DELETE,
+                    source_id=link.account_ref,
+                    source_name=link.username,
+                    source_key=link.username,
+                    dingtalk_id=link.userid,
+                )
+            )
+
+    def _plan_dept_deletions(self) -> None:
+        links = [link for ref, link in self.dept_links.items() if ref not in self.source.orgs]
+        for link in sorted(links, key=lambda link: -link.depth):
+            self.plan.dept_deletions.append(
+                Op(
+                    object_type=DEPT,
+                    action=A.DELETE,
+                    source_id=link.org_ref,
+                    source_name=link.org_name,
+                    dingtalk_id=str(link.dept_id),
+                    depth=link.depth,
+                )
+            )
+
+
+def _int_list(value: Any) -> list[int]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [int(v) for v in value.split(",") if v.strip()]
+    return [int(v) for v in value]
+
+
+def _same(new: Any, old: Any) -> bool:
+    if isinstance(new, dict):
+        if isinstance(old, str):
+            try:
+                old = json.loads(old)
+            except ValueError:
+                return False
+        return new == (old or {})
+    if old is None:  # DingTalk omits empty values: absent equals 0, false or empty
+        return new in ("", None, 0, False) or new == [] or new == {}
+    return str(new).strip() == str(old).strip()
+
+
+def _diff(desired: dict[str, Any], actual: dict[str, Any]) -> dict[str, list[Any]]:
+    """Fields whose desired value differs from DingTalk's (userid never changes)."""
+    return {
+        name: [actual.get(name), value]
+        for name, value in desired.items()
+        if name != "userid" and not _same(value, actual.get(name))
+    }

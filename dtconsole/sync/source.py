@@ -1,0 +1,131 @@
+"""Read the directory side of a sync: the provider's scopes, their organisations and members.
+
+A handful of bulk queries whatever the size (no query per object), producing plain values for
+the planner and the pure mapping engine.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.providers.models import IdentityProvider
+from mappings.engine import SourceAccount, SourceOrg
+
+
+@dataclass(frozen=True)
+class OrgNode:
+    id: int
+    parent_id: int | None
+    name: str
+    code: str | None
+    order: int
+    path: str
+    depth: int
+
+
+@dataclass
+class SourceDirectory:
+    """What the directory says DingTalk should hold for one provider."""
+
+    targets: dict[int, int]  # scope root org id -> target DingTalk dept id
+    orgs: dict[int, OrgNode]  # every organisation in a scope subtree
+    accounts: dict[int, SourceAccount] = field(
+        default_factory=dict
+    )  # accounts with an in-scope membership
+    memberships: dict[int, list[int]] = field(
+        default_factory=dict
+    )  # account id -> in-scope org ids, primary first
+
+    def is_scope_root(self, org_id: int) -> bool:
+        return org_id in self.targets
+
+
+ACCOUNT_VALUES = (
+    "id",
+    "username",
+    "display_name",
+    "mobile",
+    "email",
+    "job_number",
+    "title",
+    "work_place",
+    "hired_date",
+    "status",
+    "extra",
+)
+
+
+def read_directory(provider: IdentityProvider, *, account_ids=None) -> SourceDirectory:
+    """The provider's scope, narrowed to some accounts (incremental) by ``account_ids``."""
+    scopes = list(provider.scopes.select_related("organization"))
+    targets = {s.organization_id: s.target_dept_id for s in scopes}
+    prefix = Q()
+    for s in scopes:
+        prefix |= Q(path__startswith=s.organization.path)
+    orgs = (
+        {
+            o.id: o
+            for o in (
+                OrgNode(*row)
+                for row in Organization.objects.filter(prefix).values_list(
+                    "id", "parent_id", "name", "code", "order", "path", "depth"
+                )
+            )
+        }
+        if scopes
+        else {}
+    )
+    source = SourceDirectory(targets=targets, orgs=orgs)
+    _read_accounts(source, account_ids)
+    return source
+
+
+def _read_accounts(source: SourceDirectory, account_ids) -> None:
+    in_scope = Membership.objects.filter(organization_id__in=source.orgs.keys())
+    if account_ids is not None:
+        in_scope = in_scope.filter(account_id__in=account_ids)
+    ids = set(in_scope.values_list("account_id", flat=True))
+    all_memberships: dict[int, list[tuple[int, bool]]] = {}
+    rows = Membership.objects.filter(account_id__in=ids).order_by("-is_primary", "order", "id")
+    for account_id, org_id, primary in rows.values_list(
+        "account_id", "organization_id", "is_primary"
+    ):
+        all_memberships.setdefault(account_id, []).append((org_id, primary))
+    source_orgs = _source_orgs(source, {o for ms in all_memberships.values() for o, _ in ms})
+    for values in Account.objects.filter(id__in=ids).values_list(*ACCOUNT_VALUES):
+        data = dict(zip(ACCOUNT_VALUES, values, strict=True))
+        ms = all_memberships.get(data["id"], [])
+        source.memberships[data["id"]] = [o for o, _ in ms if o in source.orgs]
+        primary = next((source_orgs[o] for o, p in ms if p), None)
+        source.accounts[data["id"]] = SourceAccount(
+            **data, primary_org=primary, orgs=tuple(source_orgs[o] for o, _ in ms)
+        )
+
+
+def _source_orgs(source: SourceDirectory, org_ids: set[int]) -> dict[int, SourceOrg]:
+    """SourceOrg (with the path of names) for the given organisations, in-scope or not."""
+    nodes = dict(source.orgs)
+    missing = org_ids - nodes.keys()
+    ancestor_ids = {
+        int(a) for o in org_ids if o in nodes for a in nodes[o].path.strip("/").split("/")
+    }
+    missing |= ancestor_ids - nodes.keys()
+    for row in Organization.objects.filter(id__in=missing).values_list(
+        "id", "parent_id", "name", "code", "order", "path", "depth"
+    ):
+        nodes[row[0]] = OrgNode(*row)
+    more = {int(a) for o in missing if o in nodes for a in nodes[o].path.strip("/").split("/")}
+    for row in Organization.objects.filter(id__in=more - nodes.keys()).values_list(
+        "id", "parent_id", "name", "code", "order", "path", "depth"
+    ):
+        nodes[row[0]] = OrgNode(*row)
+
+    def names(node: OrgNode) -> tuple[str, ...]:
+        return tuple(nodes[int(a)].name for a in node.path.strip("/").split("/") if int(a) in nodes)
+
+    return {
+        o: SourceOrg(id=o, name=nodes[o].name, code=nodes[o].code, path_names=names(nodes[o]))
+        for o in org_ids
+        if o in nodes
+    }
