@@ -38,22 +38,12 @@ from django.utils.translation import gettext_lazy
 
 from . import services
 from .models import Account, ImportBatch, Membership, Organization
-from .services import DirectoryError
+from .services import ACCOUNT_FIELDS, DirectoryError
 
 Kind = ImportBatch.Kind
 
 ORG_COLUMNS = ("code", "name", "parent_code", "order")
-ACCOUNT_FIELD_COLUMNS = (
-    "username",
-    "display_name",
-    "mobile",
-    "email",
-    "job_number",
-    "title",
-    "work_place",
-    "hired_date",
-    "status",
-)
+ACCOUNT_FIELD_COLUMNS = tuple(f for f in ACCOUNT_FIELDS if f != "extra")
 ACCOUNT_COLUMNS = (*ACCOUNT_FIELD_COLUMNS, "organizations", "extra")
 COLUMNS = {Kind.ORGANIZATIONS: ORG_COLUMNS, Kind.ACCOUNTS: ACCOUNT_COLUMNS}
 REQUIRED = {Kind.ORGANIZATIONS: ("code", "name"), Kind.ACCOUNTS: ("username", "display_name")}

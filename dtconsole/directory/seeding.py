@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Account, Membership, Organization
-from .services import DirectoryError
+from .services import ACCOUNT_FIELDS, DirectoryError
 
 BATCH_SIZE = 2000
 
@@ -298,18 +298,7 @@ def _digits(rng: random.Random, count: int) -> str:
     return f"{rng.randrange(10**count):0{count}d}"
 
 
-ACCOUNT_COLUMNS = (
-    "username",
-    "display_name",
-    "mobile",
-    "email",
-    "job_number",
-    "title",
-    "work_place",
-    "hired_date",
-    "status",
-    "extra",
-)
+ACCOUNT_COLUMNS = ACCOUNT_FIELDS
 MEMBERSHIP_COLUMNS = ("id", "account", "organization", "is_primary", "order")
 
 

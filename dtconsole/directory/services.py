@@ -227,8 +227,8 @@ ACCOUNT_FIELDS = (
     "title",
     "work_place",
     "hired_date",
-    "extra",
     "status",
+    "extra",
 )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.directory.services import ACCOUNT_FIELDS
 from dtconsole.providers.models import IdentityProvider
 from mappings.engine import SourceAccount, SourceOrg
 
@@ -41,19 +42,7 @@ class SourceDirectory:
         return org_id in self.targets
 
 
-ACCOUNT_VALUES = (
-    "id",
-    "username",
-    "display_name",
-    "mobile",
-    "email",
-    "job_number",
-    "title",
-    "work_place",
-    "hired_date",
-    "status",
-    "extra",
-)
+ACCOUNT_VALUES = ("id", *ACCOUNT_FIELDS)
 
 
 def read_directory(provider: IdentityProvider, *, account_ids=None) -> SourceDirectory:
