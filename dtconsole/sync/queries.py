@@ -1,0 +1,387 @@
+"""Read-side helpers of the sync pages: job and event lists, keyset pages, object timelines.
+
+Nothing here writes. Event lists are read newest first by id with keyset pagination
+(``before``/``after`` an id, never OFFSET, never a COUNT of the table), and every filter and
+search term is one that an index of ``SyncEvent`` serves, so a page costs the same at a
+million events as at a hundred.
+"""
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce, Left
+from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan
+from django.utils import timezone
+
+from connectors.dingtalk.types import Department, User
+from dtconsole.directory.models import Account, Organization
+from dtconsole.providers.models import IdentityProvider
+
+from .models import DepartmentLink, SyncEvent, SyncJob, UserLink
+from .remote import RemoteState
+
+PAGE_SIZE = 50
+# Sorts after every character a name, username, userid or mobile holds: "q" <= x < q + HIGH is
+# "x starts with q" as a range, which a plain b-tree index serves on SQLite and PostgreSQL
+# alike (a LIKE 'q%' uses the index on neither without a special collation or opclass).
+HIGH = "\U0010ffff"
+SEARCH_COLUMNS = ("source_name", "source_key", "dingtalk_id", "mobile")
+# A search or period matching this many events is "broad": walking events newest first finds a
+# page of them sooner than sorting every match would.
+BROAD_MATCHES = 2000
+ID_SLACK = timedelta(hours=1)
+
+EVENT_LIST_COLUMNS = (
+    "job_id",
+    "provider__name",
+    "object_type",
+    "source_id",
+    "source_name",
+    "source_key",
+    "mobile",
+    "dingtalk_id",
+    "action",
+    "status",
+    "changes",
+    "errcode",
+    "sub_code",
+    "message",
+    "hint",
+    "created_at",
+)
+
+
+# --- keyset pagination ---------------------------------------------------------------------------
+
+
+@dataclass
+class KeysetPage:
+    """One page of rows, newest first, and the cursors of the pages around it."""
+
+    items: list[Any]
+    newer: int | None = None  # ?after=<newer> shows the page before this one
+    older: int | None = None  # ?before=<older> shows the page after this one
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.newer is not None or self.older is not None
+
+
+def cursor(params: Mapping[str, str], name: str) -> int | None:
+    """A positive integer cursor from the query string, None when absent or malformed."""
+    value = str(params.get(name, "")).strip()
+    return int(value) if value.isdigit() and len(value) < 19 else None
+
+
+def keyset_page(
+    rows: QuerySet,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = PAGE_SIZE,
+) -> KeysetPage:
+    """A page of ``rows`` ordered by id descending: the newest, those below ``before`` or
+    those just above ``after``. One query for the page (it reads ``size + 1`` rows to know if
+    more follow) and, for a page reached through a cursor, one indexed EXISTS for the other side.
+    """
+    if after is not None:
+        items = list(rows.filter(id__gt=after).order_by("id")[: size + 1])
+        more_newer = len(items) > size
+        items = items[:size][::-1]
+        more_older = rows.filter(id__lte=after).exists()
+    else:
+        scoped = rows.filter(id__lt=before) if before is not None else rows
+        items = list(scoped.order_by("-id")[: size + 1])
+        more_older = len(items) > size
+        items = items[:size]
+        more_newer = before is not None and rows.filter(id__gte=before).exists()
+    if not items:
+        return KeysetPage([])
+    return KeysetPage(
+        items,
+        newer=items[0].pk if more_newer else None,
+        older=items[-1].pk if more_older else None,
+    )
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+def job_list(*, provider: IdentityProvider | None = None, status: str = "") -> QuerySet[SyncJob]:
+    """Jobs newest first with the provider and requester names the list shows."""
+    jobs = SyncJob.objects.select_related("provider", "requested_by").only(
+        *(f.name for f in SyncJob._meta.concrete_fields if f.name not in ("scope", "error")),
+        "provider__name",
+        "requested_by__username",
+    )
+    if provider is not None:
+        jobs = jobs.filter(provider=provider)
+    if status:
+        jobs = jobs.filter(status=status)
+    return jobs.order_by("-id")
+
+
+def has_active(jobs: Iterable[SyncJob]) -> bool:
+    """Whether any of ``jobs`` is queued or running (then its page keeps polling)."""
+    return any(is_active(job) for job in jobs)
+
+
+def is_active(job: SyncJob) -> bool:
+    return job.status in (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
+
+
+@dataclass
+class CounterSummary:
+    """A job's counters folded into the totals a person reads."""
+
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    matched: int = 0
+    failed: int = 0
+    skipped: int = 0
+    planned: int = 0
+    pending_deletions: int = 0
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(vars(self).values())
+
+
+# Engine counters are "<object type>_<action>" for each success, plus "failed", "skipped",
+# "planned" and "pending_deletions".
+_SUFFIXES = {"_create": "created", "_update": "updated", "_move": "updated", "_delete": "deleted"}
+_SUFFIXES["_match"] = "matched"
+_PLAIN = ("failed", "skipped", "planned", "pending_deletions")
+
+
+def counter_summary(counters: Mapping[str, Any] | None) -> CounterSummary:
+    """Totals of a job's counters (unknown keys are ignored)."""
+    summary = CounterSummary()
+    for key, value in (counters or {}).items():
+        if not isinstance(value, int):
+            continue
+        name = key if key in _PLAIN else _SUFFIXES.get(key[key.rfind("_") :], "")
+        if name:
+            setattr(summary, name, getattr(summary, name) + value)
+    return summary
+
+
+def job_duration(job: SyncJob) -> float | None:
+    """Seconds the job ran (so far, while it runs); None before it started."""
+    if job.started_at is None:
+        return None
+    end = job.finished_at or timezone.now()
+    return max((end - job.started_at).total_seconds(), 0.0)
+
+
+def job_events(job: SyncJob, *, status: str = "") -> QuerySet[SyncEvent]:
+    """The events of one job (served by the (job, -id) index)."""
+    events = SyncEvent.objects.filter(job=job).only(*_event_columns(with_provider=False))
+    return events.filter(status=status) if status else events
+
+
+def change_rows(changes: Any) -> list[tuple[str, Any, Any]]:
+    """(field, old, new) for each entry of an event's ``changes`` (``field -> [old, new]``),
+    by field name (PostgreSQL's jsonb does not keep the order the engine wrote)."""
+    if not isinstance(changes, dict):
+        return []
+    rows = []
+    for name, value in sorted(changes.items()):
+        pair = isinstance(value, list | tuple) and len(value) == 2
+        rows.append((str(name), *(value if pair else (None, value))))
+    return rows
+
+
+def with_diffs(page: KeysetPage) -> KeysetPage:
+    """Give every event of ``page`` its ``diff``: the rows of ``change_rows``."""
+    for event in page:
+        event.diff = change_rows(event.changes)
+    return page
+
+
+def _event_columns(*, with_provider: bool) -> list[str]:
+    columns = [c for c in EVENT_LIST_COLUMNS if c != "provider__name"]
+    return [*columns, "provider__name"] if with_provider else [*columns, "provider_id"]
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+@dataclass
+class EventFilters:
+    """What the event list is narrowed to; every field is optional."""
+
+    provider: IdentityProvider | None = None
+    job: int | None = None
+    object_type: str = ""
+    action: str = ""
+    status: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    q: str = ""
+
+
+def event_list(filters: EventFilters) -> QuerySet[SyncEvent]:
+    """Events matching ``filters``, with the provider name joined (one query a page)."""
+    events = SyncEvent.objects.select_related("provider").only(*_event_columns(with_provider=True))
+    exact = {
+        "provider": filters.provider,
+        "job_id": filters.job,
+        "object_type": filters.object_type,
+        "action": filters.action,
+        "status": filters.status,
+    }
+    events = events.filter(**{k: v for k, v in exact.items() if v not in (None, "")})
+    if filters.since is not None or filters.until is not None:
+        events = events.filter(event_period(filters.since, filters.until))
+    if query := filters.q.strip():
+        events = events.filter(event_search(query))
+    return events
+
+
+def event_period(since: datetime | None, until: datetime | None) -> Q:
+    """Events created in [since, until).
+
+    A short period is read through the created_at index and sorted. A long one would sort
+    every event in it, so instead it becomes a range of ids (events are numbered in the order
+    they are written, and written as they are created; ``ID_SLACK`` more than covers writers
+    interleaving) walked newest first, with the exact times checked on each row.
+    """
+    period = Q(**{k: v for k, v in (("created_at__gte", since), ("created_at__lt", until)) if v})
+    if not _at_least(SyncEvent.objects.filter(period), BROAD_MATCHES):
+        return period
+    newest = SyncEvent.objects.order_by("-created_at", "-id").values_list("id", flat=True)
+    oldest = SyncEvent.objects.order_by("created_at", "id").values_list("id", flat=True)
+    bounds = Q()
+    if until is not None:
+        bounds &= Q(id__lte=newest.filter(created_at__lt=until + ID_SLACK).first() or 0)
+    if since is not None:
+        bounds &= Q(id__gte=oldest.filter(created_at__gte=since - ID_SLACK).first() or 0)
+    exact = [
+        Q(lookup(Coalesce("created_at", "created_at"), v))
+        for lookup, v in ((GreaterThanOrEqual, since), (LessThan, until))
+        if v is not None
+    ]
+    return bounds & Q(*exact)
+
+
+def event_search(query: str) -> Q:
+    """Events of a person or organisation: the query is a prefix (case as typed) of the copied
+    display name, the username or organisation code, the DingTalk id or the mobile.
+
+    Two plans, chosen by a capped count on the indexes: a narrow prefix reads its few matches
+    through each column's index and sorts them; a broad one ("Zhang", "138") would sort tens of
+    thousands of rows, so it is written so no index applies and the database walks events
+    newest first, stopping once a page is full (matches are dense, so that is soon).
+    """
+    narrow = _any_column(lambda column: _prefix(column, query))
+    if not _at_least(SyncEvent.objects.filter(narrow), BROAD_MATCHES):
+        return narrow
+    return _any_column(lambda column: Exact(Left(column, len(query)), query))
+
+
+def _any_column(term: Callable[[str], Q | Exact]) -> Q:
+    terms = Q()
+    for column in SEARCH_COLUMNS:
+        terms |= Q(term(column))
+    return terms
+
+
+def _prefix(column: str, query: str) -> Q:
+    """``column`` starts with ``query``, as a predicate its b-tree index serves."""
+    if connection.vendor == "sqlite":  # SQLite's LIKE ignores case, so its index cannot serve it
+        return Q(**{f"{column}__gte": query, f"{column}__lt": query + HIGH})
+    return Q(**{f"{column}__startswith": query})
+
+
+def _at_least(rows: QuerySet, limit: int) -> bool:
+    return _count_upto(rows, limit) >= limit
+
+
+def _count_upto(rows: QuerySet, limit: int) -> int:
+    """COUNT(*) of at most ``limit`` rows: an index-only read of ``limit`` entries at most."""
+    return rows.order_by().values("id")[:limit].count()
+
+
+# --- one object's history ------------------------------------------------------------------------
+
+
+def object_events(object_type: str, source_id: int) -> QuerySet[SyncEvent]:
+    """Every event of one account or organisation across jobs (the object index)."""
+    events = SyncEvent.objects.filter(object_type=object_type, source_id=source_id)
+    return events.select_related("provider").only(*_event_columns(with_provider=True))
+
+
+def object_source(object_type: str, source_id: int) -> Account | Organization | None:
+    """The directory object behind a timeline, when it still exists."""
+    model = Account if object_type == SyncEvent.ObjectType.USER else Organization
+    return model.objects.filter(pk=source_id).first()
+
+
+def object_providers(object_type: str, source_id: int) -> list[IdentityProvider]:
+    """Providers that linked the object or recorded an event of it (re-push candidates)."""
+    if object_type == SyncEvent.ObjectType.USER:
+        linked = UserLink.objects.filter(account_ref=source_id)
+    else:
+        linked = DepartmentLink.objects.filter(org_ref=source_id)
+    seen = SyncEvent.objects.filter(object_type=object_type, source_id=source_id)
+    ids = set(linked.values_list("provider_id", flat=True))
+    ids |= set(seen.order_by().values_list("provider_id", flat=True).distinct())
+    return list(IdentityProvider.objects.filter(pk__in=ids).only("name").order_by("name"))
+
+
+def object_label(source: Account | Organization | None, events: Iterable[SyncEvent]) -> str:
+    """The name the timeline shows: the live object's, else the name copied into an event."""
+    if isinstance(source, Account):
+        return str(source)
+    if isinstance(source, Organization):
+        return source.name
+    return next((e.source_name for e in events if e.source_name), "")
+
+
+# --- DingTalk's side -----------------------------------------------------------------------------
+
+
+@dataclass
+class DeptNode:
+    """A DingTalk department with its members and sub-departments, as read live."""
+
+    dept: Department
+    members: list[User] = field(default_factory=list)
+    children: list["DeptNode"] = field(default_factory=list)
+
+
+def dingtalk_tree(state: RemoteState, targets: Iterable[int]) -> list[DeptNode]:
+    """The department tree under each target, members sorted by name, children by order."""
+    members: dict[int, list[User]] = {}
+    for user in sorted(state.users.values(), key=lambda u: (u.name or "", u.userid)):
+        for dept_id in user.dept_id_list:
+            members.setdefault(dept_id, []).append(user)
+
+    def node(dept_id: int, seen: frozenset[int]) -> DeptNode:
+        kids = [k for k in state.children.get(dept_id, []) if k in state.depts and k not in seen]
+        kids.sort(key=lambda k: (state.depts[k].order or 0, k))
+        inner = seen | {dept_id}
+        return DeptNode(
+            state.depts[dept_id], members.get(dept_id, []), [node(k, inner) for k in kids]
+        )
+
+    ordered = dict.fromkeys(t for t in targets if t in state.depts)
+    return [node(t, frozenset()) for t in ordered]
+
+
+def provider_targets(provider: IdentityProvider) -> list[int]:
+    """The DingTalk departments the provider's scopes write under, in scope order (the root
+    when there is no scope yet, as ``services.dingtalk_snapshot`` reads)."""
+    return list(dict.fromkeys(provider.scopes.values_list("target_dept_id", flat=True))) or [1]
