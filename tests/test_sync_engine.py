@@ -43,7 +43,7 @@ def tree():
     rd = make_org("研发中心", parent=company, code="rd")
     platform = make_org("Platform", parent=rd, code="pf")
     mobile = make_org("Mobile", parent=rd, code="mb")
-    sales = make_org("Sales", parent=company, code="sa")
+    sales = make_org("Sales", parent=company, code="sa", order=5)
     people = {
         "ceo": make_account("ceo", orgs=[company], display_name="王芳"),
         "ann": make_account("ann", orgs=[platform], title="Engineer"),

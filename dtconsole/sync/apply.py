@@ -131,6 +131,7 @@ class Applier:
         self.match_keys = match_keys
         self.provider = job.provider
         self.record = recorder
+        self._staged: list[Callable[[], object]] = []
 
     def run(self) -> None:
         for op in sorted(self.plan.departments, key=lambda o: o.depth):
@@ -149,10 +150,14 @@ class Applier:
         if op.error:
             self.record.event(op, SyncEvent.Status.FAILED, started=started, message=op.error)
             return
+        self._staged: list[Callable[[], object]] = []
         try:
-            # The link written by ``fn`` and the success event commit together.
+            action = fn(op)
+            # The links staged by ``fn`` and the success event commit together, after the
+            # DingTalk call: no transaction is held open while DingTalk answers.
             with transaction.atomic():
-                action = fn(op)
+                for write in self._staged:
+                    write()
                 self.record.event(op, SyncEvent.Status.SUCCESS, started=started, action=action)
         except CONFIGURATION_ERRORS as exc:
             self.record.event(op, SyncEvent.Status.FAILED, started=started, error=exc)
@@ -180,7 +185,7 @@ class Applier:
             if op.changes:
                 self.client.department_update(dept_id, **fields)
         except NotFound:
-            DepartmentLink.objects.filter(provider=self.provider, dept_id=dept_id).delete()
+            self._stage_delete(DepartmentLink, dept_id=dept_id)
             return self._create_department(op, fields)
         self._link_department(op, dept_id, fields)
         return op.action
@@ -210,17 +215,14 @@ class Applier:
 
     def _link_department(self, op: Op, dept_id: int, fields: dict[str, Any]) -> None:
         self.plan.org_dept[op.source_id] = dept_id
-        DepartmentLink.objects.update_or_create(
-            provider=self.provider,
-            org_ref=op.source_id,
-            defaults={
-                "organization_id": op.source_id,
-                "org_name": op.source_name[:64],
-                "dept_id": dept_id,
-                "depth": op.depth,
-                "last_payload": fields,
-            },
-        )
+        values = {
+            "organization_id": op.source_id,
+            "org_name": op.source_name[:64],
+            "dept_id": dept_id,
+            "depth": op.depth,
+            "last_payload": fields,
+        }
+        self._stage_save(DepartmentLink, {"org_ref": op.source_id}, values)
 
     # --- users --------------------------------------------------------------------------
 
@@ -241,7 +243,7 @@ class Applier:
             if fields:
                 self.client.user_update(op.dingtalk_id, fields)
         except NotFound:
-            UserLink.objects.filter(provider=self.provider, userid=op.dingtalk_id).delete()
+            self._stage_delete(UserLink, userid=op.dingtalk_id)
             return self._create_user(op, dept_ids)
         self._link_user(op, op.dingtalk_id, None, dept_ids)
         return op.action
@@ -302,9 +304,7 @@ class Applier:
         }
         if unionid:
             defaults["unionid"] = unionid
-        UserLink.objects.update_or_create(
-            provider=self.provider, account_ref=op.source_id, defaults=defaults
-        )
+        self._stage_save(UserLink, {"account_ref": op.source_id}, defaults)
 
     # --- deletions ----------------------------------------------------------------------
 
@@ -312,15 +312,30 @@ class Applier:
         if self.delete:
             with contextlib.suppress(NotFound):  # already gone: the goal is reached
                 self.client.user_delete(op.dingtalk_id)
-        UserLink.objects.filter(provider=self.provider, account_ref=op.source_id).delete()
+        self._stage_delete(UserLink, account_ref=op.source_id)
         return A.DELETE if self.delete else A.SKIP
 
     def _delete_department(self, op: Op) -> str:
         if self.delete:
             with contextlib.suppress(NotFound):
                 self.client.department_delete(int(op.dingtalk_id))
-        DepartmentLink.objects.filter(provider=self.provider, org_ref=op.source_id).delete()
+        self._stage_delete(DepartmentLink, org_ref=op.source_id)
         return A.DELETE if self.delete else A.SKIP
+
+    # --- link writes (committed with the event) -------------------------------------------
+
+    def _stage_save(self, model, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Insert or update a link: an UPDATE, then an INSERT when no row matched."""
+
+        def write() -> None:
+            rows = model.objects.filter(provider=self.provider, **key)
+            if not rows.update(**values):
+                model.objects.create(provider=self.provider, **key, **values)
+
+        self._staged.append(write)
+
+    def _stage_delete(self, model, **key: Any) -> None:
+        self._staged.append(lambda: model.objects.filter(provider=self.provider, **key).delete())
 
 
 def _name_of(object_type: str, object_id: int) -> str:

@@ -158,11 +158,11 @@ class Planner:
         if self.remote is None:
             return dict(link.last_payload) or None
         dept = self.remote.depts.get(link.dept_id)
-        return (
-            None
-            if dept is None
-            else {"name": dept.name, "order": dept.order, "parent_id": dept.parent_id}
-        )
+        if dept is None:
+            return None
+        # listsub does not return ``order``: what we pushed last stands for it then.
+        order = dept.order if dept.order is not None else link.last_payload.get("order")
+        return {"name": dept.name, "order": order, "parent_id": dept.parent_id}
 
     def _adoptable_dept(self, parent_dept: int | None, name: str):
         if self.remote is None or parent_dept is None:
