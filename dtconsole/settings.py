@@ -6,6 +6,8 @@ defaults just work (DEBUG on, SQLite, django-q2's ORM broker). With DEBUG off th
 refuses to start without SECRET_KEY and CREDENTIALS_KEY.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -56,6 +58,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "dtconsole.accounts",
     "dtconsole.directory",
@@ -63,6 +68,7 @@ INSTALLED_APPS = [
     "dtconsole.sync",
     "dtconsole.audit",
     "mappings",
+    "dtconsole.api",
 ]
 
 MIDDLEWARE = [
@@ -104,12 +110,22 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; the timeout rides out the
     # short write locks SQLite takes.
+    # IMMEDIATE transactions take the write lock at BEGIN, so a transaction never fails on
+    # upgrading a read lock while another process writes; synchronous=NORMAL is safe in WAL
+    # mode and saves an fsync per commit.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # The test database is a file, not memory, so that worker processes started by the
-    # tests (a real qcluster) see the same data.
-    DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / ".test-db.sqlite3")})
+    # tests (a real qcluster) see the same data; one file per test process, so that two
+    # test runs at once do not share it.
+    DATABASES["default"].setdefault(
+        "TEST", {"NAME": str(Path(tempfile.gettempdir()) / f"dtconsole-test-{os.getpid()}.sqlite3")}
+    )
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -175,11 +191,45 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# The REST API (dtconsole.api): token or session, any active user reads, staff writes.
+# Token first, so a request without credentials gets 401 with "WWW-Authenticate: Token".
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["dtconsole.api.permissions.IsStaffOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "dtconsole.api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dtconsole.api.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# OpenAPI 3 schema (/api/schema/) and Swagger UI (/api/docs/), assets vendored by the sidecar.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "dtconsole API",
+    "DESCRIPTION": (
+        "Directory, providers, field mappings, sync jobs and events of dtconsole. "
+        "Authenticate with `Authorization: Token <key>` (`manage.py api_token USERNAME`) or "
+        "a console session; any active user reads, staff users write."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]",
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "dtconsole.directory.models.Account.Status",
+        "JobStatusEnum": "dtconsole.sync.models.SyncJob.Status",
+        "EventStatusEnum": "dtconsole.sync.models.SyncEvent.Status",
+        "EventActionEnum": "dtconsole.sync.models.SyncEvent.Action",
+    },
 }
 
 LOGGING = {
@@ -210,3 +260,6 @@ EGRESS_IP = env.str("EGRESS_IP", default="")
 # A running sync job writes a heartbeat at least this often (seconds) while it works; one
 # silent for longer is taken to have lost its worker and is resumed by the watchdog.
 SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=60)
+# Threads that apply user changes in parallel during a sync (the client's pacing still
+# keeps every API path under the provider's calls per second). 1 applies one at a time.
+SYNC_THREADS = env.int("SYNC_THREADS", default=4)

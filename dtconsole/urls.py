@@ -9,10 +9,12 @@ from dtconsole.accounts.views import home
 urlpatterns = [
     path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", include("dtconsole.accounts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("directory/", include("dtconsole.directory.urls")),
     path("providers/", include("dtconsole.providers.urls")),
     path("sync/", include("dtconsole.sync.urls")),
     path("audit/", include("dtconsole.audit.urls")),
+    path("api/", include("dtconsole.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

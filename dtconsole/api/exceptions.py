@@ -1,0 +1,60 @@
+"""Errors of the services as API answers.
+
+Django's ``ValidationError`` (the services' field errors) becomes DRF's 400 with field
+messages; a refused directory or provider change becomes 400 ``{"detail": ...}``; a refused
+job action becomes 409; a refused bulk upsert answers 400 with every item's errors (index,
+field, message). Everything else is DRF's default handling.
+"""
+
+from dataclasses import asdict
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from dtconsole.api.bulk import BulkError
+from dtconsole.directory.services import DirectoryError
+from dtconsole.providers.services import ProviderError
+from dtconsole.sync.services import SyncError
+
+
+class Conflict(exceptions.APIException):
+    """The object is not in a state that allows the action (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object is not in a state that allows this action."
+    default_code = "conflict"
+
+
+def validation_detail(exc: DjangoValidationError) -> dict[str, list[str]]:
+    """Django's field errors in DRF's shape: field -> messages, non-field errors under
+    DRF's ``non_field_errors`` key."""
+    if not hasattr(exc, "error_dict"):
+        return {api_settings.NON_FIELD_ERRORS_KEY: list(exc.messages)}
+    return {
+        (api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field): messages
+        for field, messages in exc.message_dict.items()
+    }
+
+
+def as_api_exception(exc: Exception) -> Exception:
+    """The DRF exception a service's error stands for (or ``exc`` itself)."""
+    if isinstance(exc, DjangoValidationError):
+        return exceptions.ValidationError(validation_detail(exc))
+    if isinstance(exc, DirectoryError | ProviderError):
+        return exceptions.ValidationError({"detail": str(exc)})
+    if isinstance(exc, SyncError):
+        return Conflict(str(exc))
+    return exc
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, after translating the services' errors."""
+    if isinstance(exc, BulkError):
+        body = {"detail": str(exc), "errors": [asdict(e) for e in exc.errors]}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(as_api_exception(exc), context)

@@ -1,0 +1,488 @@
+"""API viewsets: a serializer, then ONE service call (reads go through querysets/queries).
+
+Every write goes through the named services of the directory, providers and sync apps, so
+the API writes the same audit entries and queues the same incremental syncs as the pages.
+The services' refusals become 400/409 answers in ``dtconsole.api.exceptions``.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.db.models import Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+
+from dtconsole.directory import queries as directory_queries
+from dtconsole.directory import services as directory
+from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.providers import services as providers
+from dtconsole.providers.models import IdentityProvider
+from dtconsole.sync import queries as sync_queries
+from dtconsole.sync import services as sync
+from dtconsole.sync.models import SyncEvent, SyncJob
+from mappings.engine import Rule, evaluate
+from mappings.models import FieldMapping
+from mappings.sources import source_account
+
+from . import bulk
+from . import serializers as s
+from .exceptions import Conflict
+from .pagination import IdCursorPagination
+from .permissions import IsActiveUser
+
+ERROR_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field messages or {detail}.")
+ERROR_409 = OpenApiResponse(OpenApiTypes.OBJECT, description="{detail}: the action is refused.")
+BULK_400 = OpenApiResponse(s.BulkErrorSerializer, description="Nothing was written.")
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """Base of the API: exempt from the console's login redirect (DRF answers 401/403).
+
+    DRF 3.16+ already marks its views ``login_not_required``; the override keeps that
+    guarantee here, whatever DRF version is installed.
+    """
+
+    # Ids of up to 18 digits: longer ones cannot be ids (64-bit), and would overflow a query.
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    @classmethod
+    def as_view(cls, actions=None, **initkwargs):
+        return login_not_required(super().as_view(actions, **initkwargs))
+
+    def valid(self, serializer_class: type[Serializer], **kwargs: Any) -> Any:
+        """The request body checked by ``serializer_class`` (400 when it does not pass)."""
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def query(self, serializer_class: type[Serializer]) -> dict[str, Any]:
+        """The query parameters checked by ``serializer_class`` (400 when they do not pass)."""
+        serializer = serializer_class(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def page(self, rows: QuerySet) -> Response:
+        """One page of ``rows`` in the view's serializer."""
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def show(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(instance).data, status=code)
+
+
+# --- directory -------------------------------------------------------------------------------
+
+
+class OrganizationViewSet(ApiViewSet):
+    """Organisations of the directory tree."""
+
+    queryset = Organization.objects.all()
+    serializer_class = s.OrganizationSerializer
+
+    @extend_schema(parameters=[s.OrganizationFilterSerializer])
+    def list(self, request: Request) -> Response:
+        f = self.query(s.OrganizationFilterSerializer)
+        orgs = self.get_queryset()
+        if "parent" in f:
+            orgs = orgs.filter(parent_id=f["parent"])
+        if f["roots"]:
+            orgs = orgs.filter(parent__isnull=True)
+        if q := f.get("q", "").strip():
+            orgs = orgs.filter(Q(name__icontains=q) | Q(code__icontains=q))
+        return self.page(orgs)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(
+        request=s.OrganizationCreateSerializer,
+        responses={201: s.OrganizationSerializer, 400: ERROR_400},
+    )
+    def create(self, request: Request) -> Response:
+        org = directory.organization_create(**self.valid(s.OrganizationCreateSerializer))
+        return self.show(org, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.OrganizationUpdateSerializer,
+        responses={200: s.OrganizationSerializer, 400: ERROR_400},
+    )
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        org = self.get_object()
+        current = {"name": org.name, "code": org.code, "order": org.order}
+        data = self.valid(s.OrganizationUpdateSerializer, partial=partial)
+        return self.show(directory.organization_update(org, **{**current, **data}))
+
+    @extend_schema(
+        request=s.OrganizationUpdateSerializer,
+        responses={200: s.OrganizationSerializer, 400: ERROR_400},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(responses={204: None, 400: ERROR_400})
+    def destroy(self, request: Request, pk: str) -> Response:
+        directory.organization_delete(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.OrganizationMoveSerializer,
+        responses={200: s.OrganizationSerializer, 400: ERROR_400},
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str) -> Response:
+        """Move the organisation and its subtree under ``parent`` (null: top level)."""
+        org = self.get_object()
+        parent = self.valid(s.OrganizationMoveSerializer)["parent"]
+        try:
+            return self.show(directory.organization_move(org, parent))
+        except directory.DirectoryError as exc:  # the refusal is about the parent chosen
+            raise ValidationError({"parent": [str(exc)]}) from exc
+
+    @extend_schema(
+        request=s.OrganizationBulkItemSerializer(many=True),
+        responses={200: s.BulkResultSerializer, 400: BULK_400},
+    )
+    @action(detail=False, methods=["post"])
+    def bulk_upsert(self, request: Request) -> Response:
+        """Create or update organisations keyed by code, parents by code; all or nothing."""
+        items = _bulk_items(request, s.OrganizationBulkItemSerializer)
+        return Response(bulk.organizations_bulk_upsert(items).as_dict())
+
+
+def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dict[str, Any]]:
+    """The items of a bulk request, shape-checked; errors name each item's index and field."""
+    serializer = item_serializer(
+        data=request.data, many=True, allow_empty=False, max_length=s.BULK_MAX_ITEMS
+    )
+    if not serializer.is_valid():
+        raise bulk.BulkError(bulk.errors_from_serializer(serializer.errors))
+    return serializer.validated_data
+
+
+def _with_memberships(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    memberships = Membership.objects.select_related("organization")
+    return accounts.prefetch_related(Prefetch("memberships", queryset=memberships))
+
+
+class AccountViewSet(ApiViewSet):
+    """Accounts of the directory and their memberships."""
+
+    queryset = _with_memberships(Account.objects.all())
+    serializer_class = s.AccountSerializer
+
+    @extend_schema(parameters=[s.AccountFilterSerializer])
+    def list(self, request: Request) -> Response:
+        f = self.query(s.AccountFilterSerializer)
+        org = None
+        if "organization" in f:
+            org = Organization.objects.filter(pk=f["organization"]).first()
+            if org is None:
+                return self.page(Account.objects.none())
+        accounts = directory_queries.account_list(
+            query=f.get("q", ""), org=org, include_sub=f["include_sub"], status=f.get("status", "")
+        )
+        return self.page(_with_memberships(accounts.defer(None)))
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(
+        request=s.AccountCreateSerializer, responses={201: s.AccountSerializer, 400: ERROR_400}
+    )
+    def create(self, request: Request) -> Response:
+        data = self.valid(s.AccountCreateSerializer)
+        account = directory.account_create(**data)
+        return self.show(self.get_queryset().get(pk=account.pk), status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.AccountUpdateSerializer, responses={200: s.AccountSerializer, 400: ERROR_400}
+    )
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        account = self.get_object()
+        directory.account_update(account, **self.valid(s.AccountUpdateSerializer, partial=partial))
+        return self.show(self.get_queryset().get(pk=account.pk))
+
+    @extend_schema(
+        request=s.AccountUpdateSerializer, responses={200: s.AccountSerializer, 400: ERROR_400}
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        directory.account_delete(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: s.AccountSerializer})
+    @action(detail=True, methods=["post"])
+    def disable(self, request: Request, pk: str) -> Response:
+        """Disable the account (it leaves DingTalk on the next sync)."""
+        return self.show(directory.account_set_status(self.get_object(), Account.Status.DISABLED))
+
+    @extend_schema(request=None, responses={200: s.AccountSerializer})
+    @action(detail=True, methods=["post"])
+    def enable(self, request: Request, pk: str) -> Response:
+        """Enable the account again."""
+        return self.show(directory.account_set_status(self.get_object(), Account.Status.ACTIVE))
+
+    @extend_schema(
+        request=s.AccountBulkItemSerializer(many=True),
+        responses={200: s.BulkResultSerializer, 400: BULK_400},
+    )
+    @action(detail=False, methods=["post"])
+    def bulk_upsert(self, request: Request) -> Response:
+        """Create or update accounts keyed by username, organisations as codes; all or nothing."""
+        items = _bulk_items(request, s.AccountBulkItemSerializer)
+        return Response(bulk.accounts_bulk_upsert(items).as_dict())
+
+
+class MembershipViewSet(ApiViewSet):
+    """Memberships: account × organisation (exactly one primary per account that has any)."""
+
+    queryset = Membership.objects.select_related("organization").order_by("id")
+    serializer_class = s.MembershipSerializer
+
+    @extend_schema(parameters=[s.MembershipFilterSerializer])
+    def list(self, request: Request) -> Response:
+        f = self.query(s.MembershipFilterSerializer)
+        rows = self.get_queryset()
+        if "account" in f:
+            rows = rows.filter(account_id=f["account"])
+        if "organization" in f:
+            rows = rows.filter(organization_id=f["organization"])
+        return self.page(rows)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(
+        request=s.MembershipCreateSerializer,
+        responses={201: s.MembershipSerializer, 400: ERROR_400},
+    )
+    def create(self, request: Request) -> Response:
+        data = self.valid(s.MembershipCreateSerializer)
+        membership = directory.membership_add(
+            data["account"], data["organization"], primary=data["primary"], order=data["order"]
+        )
+        return self.show(membership, status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        directory.membership_remove(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: s.MembershipSerializer})
+    @action(detail=True, methods=["post"])
+    def make_primary(self, request: Request, pk: str) -> Response:
+        """Make this the account's primary membership."""
+        return self.show(directory.membership_set_primary(self.get_object()))
+
+
+# --- providers -------------------------------------------------------------------------------
+
+
+class ProviderViewSet(ApiViewSet):
+    """Bound DingTalk apps (read-only here; the wizard configures them). Never the secret."""
+
+    queryset = IdentityProvider.objects.prefetch_related("scopes")
+    serializer_class = s.ProviderSerializer
+
+    def list(self, request: Request) -> Response:
+        return self.page(self.get_queryset())
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(request=None, responses={200: s.VerificationSerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str) -> Response:
+        """Check against DingTalk that the app can read and manage the address book."""
+        result = providers.provider_verify(request.user, self.get_object())
+        findings = [f.as_dict() for f in result.findings]
+        return Response({"ok": result.ok, "findings": findings})
+
+    @extend_schema(
+        request=s.SyncRequestSerializer, responses={202: s.SyncJobSerializer, 409: ERROR_409}
+    )
+    @action(detail=True, methods=["post"])
+    def sync(self, request: Request, pk: str) -> Response:
+        """Queue a full synchronisation (or a dry run) of the provider."""
+        provider = self.get_object()
+        dry_run = self.valid(s.SyncRequestSerializer)["dry_run"]
+        if not provider.is_bound:
+            raise Conflict("Finish binding the provider (the wizard's four steps) first.")
+        job = sync.sync_job_enqueue(
+            request.user,
+            provider,
+            kind=SyncJob.Kind.FULL,
+            trigger=SyncJob.Trigger.API,
+            dry_run=dry_run,
+        )
+        return Response(s.SyncJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- field mappings --------------------------------------------------------------------------
+
+
+@extend_schema(parameters=[OpenApiParameter("provider_pk", int, OpenApiParameter.PATH)])
+class FieldMappingViewSet(ApiViewSet):
+    """The field mapping rows of one provider, identified by their field identity (target).
+
+    Every change saves the provider's whole rule list through ``provider_save_mappings``,
+    which checks it with the mapping engine and writes the audit entry.
+    """
+
+    serializer_class = s.FieldMappingSerializer
+    lookup_field = "target"
+    lookup_value_regex = r"[^/]+"
+
+    def provider(self) -> IdentityProvider:
+        return get_object_or_404(IdentityProvider, pk=self.kwargs["provider_pk"])
+
+    def get_queryset(self) -> QuerySet[FieldMapping]:
+        return FieldMapping.objects.filter(provider_id=self.kwargs.get("provider_pk"))
+
+    def list(self, request: Request, provider_pk: str) -> Response:
+        return self.page(self.provider().field_mappings.order_by("position", "id"))
+
+    def retrieve(self, request: Request, provider_pk: str, target: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(responses={201: s.FieldMappingSerializer, 400: ERROR_400})
+    def create(self, request: Request, provider_pk: str) -> Response:
+        provider = self.provider()
+        data = self.valid(s.FieldMappingSerializer)
+        rules = _placed(providers.provider_rules(provider), data)
+        return self._save(provider, rules, data["target"], status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.FieldMappingSerializer, 400: ERROR_400})
+    def update(
+        self, request: Request, provider_pk: str, target: str, partial: bool = False
+    ) -> Response:
+        provider, current = self.provider(), self.get_object()
+        data = self.valid(s.FieldMappingSerializer, partial=partial)
+        kept = s.FieldMappingSerializer(current).data if partial else {}
+        data = {**kept, "position": current.position, **data}
+        rules = [r for r in providers.provider_rules(provider) if r.target != current.target]
+        return self._save(provider, _placed(rules, data), data["target"])
+
+    @extend_schema(responses={200: s.FieldMappingSerializer, 400: ERROR_400})
+    def partial_update(self, request: Request, provider_pk: str, target: str) -> Response:
+        return self.update(request, provider_pk, target, partial=True)
+
+    @extend_schema(responses={204: None, 400: ERROR_400})
+    def destroy(self, request: Request, provider_pk: str, target: str) -> Response:
+        provider, current = self.provider(), self.get_object()
+        rules = [r for r in providers.provider_rules(provider) if r.target != current.target]
+        providers.provider_save_mappings(request.user, provider, rules, provider.match_keys)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=s.MappingPreviewRequestSerializer,
+        responses={200: s.MappingPreviewSerializer, 400: ERROR_400},
+    )
+    @action(detail=False, methods=["post"], permission_classes=[IsActiveUser])
+    def preview(self, request: Request, provider_pk: str) -> Response:
+        """What the provider's current rules make of one account (writes nothing)."""
+        provider = self.provider()
+        data = self.valid(s.MappingPreviewRequestSerializer)
+        account = _preview_account(data)
+        result = evaluate(
+            providers.provider_rules(provider), source_account(account), creating=True
+        )
+        body = {
+            "account": account.pk,
+            "username": account.username,
+            "ok": result.ok,
+            "payload": result.payload,
+            "errors": [{"target": e.target, "message": e.message} for e in result.errors],
+        }
+        return Response(body)
+
+    def _save(
+        self, provider: IdentityProvider, rules: Sequence[Rule], target: str, code: int = 200
+    ) -> Response:
+        providers.provider_save_mappings(self.request.user, provider, rules, provider.match_keys)
+        return self.show(provider.field_mappings.get(target=target), code)
+
+
+def _placed(rules: list[Rule], data: dict[str, Any]) -> list[Rule]:
+    """``rules`` with the rule of ``data`` inserted at its position (appended when absent)."""
+    position = data.get("position")
+    position = len(rules) if position is None else min(position, len(rules))
+    return [*rules[:position], s.rule_from(data), *rules[position:]]
+
+
+def _preview_account(data: dict[str, Any]) -> Account:
+    if data.get("account"):
+        return get_object_or_404(Account, pk=data["account"])
+    return get_object_or_404(Account, username=data["username"])
+
+
+# --- sync ------------------------------------------------------------------------------------
+
+
+class SyncJobViewSet(ApiViewSet):
+    """Synchronisation runs, newest first; approve, reject or cancel one."""
+
+    queryset = SyncJob.objects.select_related("provider", "requested_by")
+    serializer_class = s.SyncJobSerializer
+    pagination_class = IdCursorPagination
+
+    @extend_schema(parameters=[s.SyncJobFilterSerializer])
+    def list(self, request: Request) -> Response:
+        f = self.query(s.SyncJobFilterSerializer)
+        jobs = self.get_queryset()
+        if "provider" in f:
+            jobs = jobs.filter(provider_id=f["provider"])
+        for name in ("status", "kind"):
+            if f.get(name):
+                jobs = jobs.filter(**{name: f[name]})
+        return self.page(jobs)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(request=None, responses={200: s.SyncJobSerializer, 409: ERROR_409})
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        """Let a run stopped at the deletion threshold carry out its deletions."""
+        return self.show(sync.sync_job_approve(request.user, self.get_object()))
+
+    @extend_schema(request=None, responses={200: s.SyncJobSerializer, 409: ERROR_409})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        """Refuse the deletions of a run awaiting approval."""
+        return self.show(sync.sync_job_reject(request.user, self.get_object()))
+
+    @extend_schema(request=None, responses={200: s.SyncJobSerializer, 409: ERROR_409})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Cancel a queued job or one awaiting approval."""
+        return self.show(sync.sync_job_cancel(request.user, self.get_object()))
+
+
+class SyncEventViewSet(ApiViewSet):
+    """Sync events, newest first, with cursor pagination (fast at a million rows)."""
+
+    queryset = SyncEvent.objects.select_related("provider")
+    serializer_class = s.SyncEventSerializer
+    pagination_class = IdCursorPagination
+
+    @extend_schema(parameters=[s.SyncEventFilterSerializer])
+    def list(self, request: Request) -> Response:
+        f = self.query(s.SyncEventFilterSerializer)
+        provider = IdentityProvider(pk=f["provider"]) if "provider" in f else None
+        filters = sync_queries.EventFilters(**{**f, "provider": provider})
+        return self.page(sync_queries.event_list(filters).defer(None))
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())

@@ -1,0 +1,43 @@
+"""Small helpers for the API tests: users with tokens and DRF clients that use them."""
+
+from types import SimpleNamespace
+
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import make_provider
+
+V1 = "/api/v1"
+# make_provider only reads the sandbox's URL: tests that never call DingTalk use this one.
+NO_SANDBOX = SimpleNamespace(url="http://127.0.0.1:9")
+FAKE_APP = {
+    "corp_id": "dingtestcorp0001",
+    "app_key": "dingtestappkey01",
+    "app_secret": "test-app-secret-0123456789abcdef",
+    "agent_id": "4000000001",
+}
+
+
+def make_user(username: str = "viewer", *, staff: bool = False, active: bool = True):
+    return get_user_model().objects.create_user(
+        username=username, password="x-unused-password-x", is_staff=staff, is_active=active
+    )
+
+
+def token_client(user) -> APIClient:
+    """A client that authenticates with the user's API token (no session, no CSRF)."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def offline_provider(scopes=(), **options):
+    """A bound provider whose DingTalk is unreachable (for tests that never call it)."""
+    return make_provider(NO_SANDBOX, FAKE_APP, list(scopes), **options)
+
+
+def results(response) -> list[dict]:
+    """The items of a paginated list answer."""
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
