@@ -122,3 +122,10 @@ def sandbox(sandbox_server):
     handle = Sandbox(sandbox_server)
     handle.control("POST", "reset")
     return handle
+
+
+@pytest.fixture(autouse=True)
+def _one_sync_thread(settings):
+    """Tests inside a rolled-back transaction cannot share it with other threads' database
+    connections: apply on one thread unless a (transactional) test asks for more."""
+    settings.SYNC_THREADS = 1

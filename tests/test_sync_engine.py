@@ -269,3 +269,18 @@ def test_a_wrong_secret_fails_the_run_with_advice(sandbox, provider):
     provider.save()
     job = run_full(provider)
     assert job.status == "failed" and "AppKey" in job.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_users_applied_on_several_threads_all_arrive_once(sandbox, settings):
+    settings.SYNC_THREADS = 4
+    company = make_org("Company", code="co")
+    teams = [make_org(f"T{i}", parent=company, code=f"t{i}") for i in range(3)]
+    accounts = [make_account(f"m{i:02d}", orgs=[teams[i % 3]]) for i in range(40)]
+    provider = make_provider(sandbox, sandbox.app(), [(company, 1)])
+    job = run_full(provider)
+    assert job.status == "succeeded", job.error
+    _, users = dingtalk(sandbox, provider.corp_id)
+    assert sorted(users) == sorted(a.username for a in accounts)
+    assert job.counters["user_create"] == 40 and job.progress_done == 43
+    assert SyncEvent.objects.filter(job=job, status="success").count() == 43

@@ -164,21 +164,17 @@ def _run_full(job: SyncJob) -> None:
         )
         dept_links, user_links = _links(provider)
         plan = Planner(source, remote, dept_links, user_links, options).build()
-        _execute(job, client, plan, options, linked=len(dept_links) + len(user_links))
+        _execute(job, client, plan, options)
 
 
-def _execute(job: SyncJob, client, plan: Plan, options: Settings, *, linked: int) -> None:
+def _execute(job: SyncJob, client, plan: Plan, options: Settings) -> None:
     recorder = Recorder(job)
     job.progress_total = len(plan.all_ops())
     recorder.counters["unchanged"] = plan.unchanged
     if job.dry_run:
         _record_planned(recorder, plan.all_ops())
         return _finish(job, Status.SUCCEEDED)
-    if (
-        options.delete
-        and not job.deletions_approved
-        and _over_threshold(job.provider, plan, linked)
-    ):
+    if options.delete and not job.deletions_approved and _over_threshold(job.provider, plan):
         recorder.counters["pending_deletions"] = plan.deletions
         _record_planned(recorder, plan.user_deletions + plan.dept_deletions)
         return _finish(
@@ -196,10 +192,17 @@ def _execute(job: SyncJob, client, plan: Plan, options: Settings, *, linked: int
     _finish(job, Status.PARTIAL if recorder.counters.get("failed") else Status.SUCCEEDED)
 
 
-def _over_threshold(provider: IdentityProvider, plan: Plan, linked: int) -> bool:
+def _over_threshold(provider: IdentityProvider, plan: Plan) -> bool:
+    """Whether the plan deletes more than the provider allows without approval: more than
+    its count, or more than its percentage of everything the provider manages (all links,
+    whatever part of them this run looked at)."""
     deletions = plan.deletions
     if deletions == 0:
         return False
+    linked = (
+        DepartmentLink.objects.filter(provider=provider).count()
+        + UserLink.objects.filter(provider=provider).count()
+    )
     percent = deletions * 100 / linked if linked else 100
     return (
         deletions > provider.deletion_threshold_count
@@ -269,7 +272,7 @@ def _run_partial(job: SyncJob) -> None:
             link.last_payload = {}
     plan = Planner(source, None, dept_links, user_links, options).build()
     with provider_client(provider) as client:
-        _execute(job, client, plan, options, linked=len(dept_links) + len(user_links))
+        _execute(job, client, plan, options)
 
 
 def _sentence(exc: DingTalkError) -> str:

@@ -76,7 +76,7 @@ class DepartmentLink(models.Model):
     organization = models.ForeignKey(
         "directory.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    org_ref = models.BigIntegerField(db_index=True)  # the organisation's id, kept after deletion
+    org_ref = models.BigIntegerField()  # the organisation's id, kept after deletion
     org_name = models.CharField(max_length=64)
     dept_id = models.BigIntegerField()
     depth = models.PositiveSmallIntegerField(default=0)
@@ -85,9 +85,8 @@ class DepartmentLink(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "organization"], name="deptlink_unique_org"
-            ),
+            # The natural key, and the index every link lookup and write uses.
+            models.UniqueConstraint(fields=["provider", "org_ref"], name="deptlink_unique_org"),
             models.UniqueConstraint(fields=["provider", "dept_id"], name="deptlink_unique_dept"),
         ]
 
@@ -104,7 +103,7 @@ class UserLink(models.Model):
     account = models.ForeignKey(
         "directory.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    account_ref = models.BigIntegerField(db_index=True)  # the account's id, kept after deletion
+    account_ref = models.BigIntegerField()  # the account's id, kept after deletion
     username = models.CharField(max_length=64)
     userid = models.CharField(max_length=64)
     unionid = models.CharField(max_length=64, blank=True, default="")
@@ -113,7 +112,10 @@ class UserLink(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["provider", "account"], name="userlink_unique_account"),
+            # The natural key, and the index every link lookup and write uses.
+            models.UniqueConstraint(
+                fields=["provider", "account_ref"], name="userlink_unique_account"
+            ),
             models.UniqueConstraint(fields=["provider", "userid"], name="userlink_unique_userid"),
         ]
         indexes = [models.Index(fields=["provider", "unionid"], name="userlink_unionid_idx")]
