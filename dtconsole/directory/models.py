@@ -158,6 +158,11 @@ class Membership(models.Model):
                 fields=["account"], condition=Q(is_primary=True), name="membership_one_primary"
             ),
         ]
+        indexes = [
+            # Covering index of "the accounts of these organisations" (the subtree filter of
+            # the account list): answered from the index alone.
+            models.Index(fields=["organization", "account"], name="membership_org_account_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id} in {self.organization_id}"

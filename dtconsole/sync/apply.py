@@ -90,7 +90,7 @@ class Recorder:
             dingtalk_id=str(op.dingtalk_id)[:64],
             action=action or op.action,
             status=status,
-            changes=op.changes,
+            changes=op.event_changes(),
             message=message or (str(error) if error else ""),
             errcode=str(error.errcode) if error and error.errcode is not None else "",
             sub_code=str(getattr(error, "sub_code", "") or "") if error else "",
