@@ -3,6 +3,7 @@
 import pytest
 
 from dtconsole.directory import services as directory
+from dtconsole.providers.services import provider_client
 from dtconsole.sync import engine
 from dtconsole.sync.models import SyncEvent, SyncJob, UserLink
 from dtconsole.sync.services import sync_job_approve, sync_job_enqueue
@@ -169,24 +170,13 @@ def test_an_existing_dingtalk_user_is_adopted_by_each_matching_key(sandbox, prov
 
 def test_a_user_deleted_by_hand_in_dingtalk_is_recreated(sandbox, provider, tree):
     run_full(provider)
-    from tests.sandbox_helpers import get_token  # noqa: F401  (the helper module is shared)
-
-    sandbox.http.post(f"{sandbox.url}/_sandbox/users/ann/delete")
-    _, users = dingtalk(sandbox, provider.corp_id)
-    if "ann" in users:  # no control endpoint: delete through the API with a token
-        token = sandbox.http.get(
-            f"{sandbox.url}/gettoken",
-            params={"appkey": provider.app_key, "appsecret": provider.app_secret()},
-        ).json()["access_token"]
-        sandbox.http.post(
-            f"{sandbox.url}/topapi/v2/user/delete",
-            params={"access_token": token},
-            json={"userid": "ann"},
-        )
+    with provider_client(provider) as client:  # as an admin would, in DingTalk's backend
+        client.user_delete("ann")
+    assert "ann" not in dingtalk(sandbox, provider.corp_id)[1]
     job = run_full(provider)
     assert job.status == "succeeded", job.error
-    _, users = dingtalk(sandbox, provider.corp_id)
-    assert "ann" in users
+    assert "ann" in dingtalk(sandbox, provider.corp_id)[1]
+    assert SyncEvent.objects.filter(job=job, source_key="ann", status="success").exists()
 
 
 def test_one_bad_account_fails_with_a_clear_event_while_the_others_succeed(sandbox, provider, tree):
@@ -284,3 +274,17 @@ def test_users_applied_on_several_threads_all_arrive_once(sandbox, settings):
     assert sorted(users) == sorted(a.username for a in accounts)
     assert job.counters["user_create"] == 40 and job.progress_done == 43
     assert SyncEvent.objects.filter(job=job, status="success").count() == 43
+
+
+def test_an_out_of_scope_primary_organisation_gives_its_full_path_to_expressions(
+    sandbox, provider, tree
+):
+    outside = make_org("Outside", code="out")
+    sub = make_org("Sub", parent=outside, code="sub")
+    person = make_account("dan", orgs=[sub, tree["sales"]])  # primary: Sub, outside the scope
+    provider.field_mappings.filter(target="title").update(
+        source_kind="expression", source="primary_org.path"
+    )
+    job = run_full(provider)
+    assert job.status == "succeeded", job.error
+    assert dingtalk(sandbox, provider.corp_id)[1][person.username]["title"] == "Outside/Sub"

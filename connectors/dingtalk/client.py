@@ -684,7 +684,7 @@ class _ReportBuilder:
             self.out_of_scope = True
         else:
             self.other_failure = True
-            self.messages.append(_sentence(exc))
+            self.messages.append(exc.sentence())
 
     def build(self, *, token_ok: bool) -> PermissionReport:
         """The final report, with one sentence per finding."""
@@ -721,9 +721,3 @@ class _ReportBuilder:
                 "widen the scope in the developer console."
             )
         return out
-
-
-def _sentence(exc: DingTalkError) -> str:
-    """One line for the report: DingTalk's text, its code and the hint."""
-    hint = f" {exc.hint}" if exc.hint else ""
-    return f"{exc.path or 'DingTalk'}: {exc.message} ({exc.errcode}).{hint}"

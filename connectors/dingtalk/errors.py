@@ -73,6 +73,10 @@ class DingTalkError(Exception):
         where = f"{self.path}: " if self.path else ""
         return f"{where}[{code}] {self.message}".strip()
 
+    def sentence(self) -> str:
+        """What went wrong and, when known, what to do: the line shown to an admin."""
+        return f"{self}. {self.hint}" if self.hint else f"{self}."
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(errcode={self.errcode!r}, sub_code={self.sub_code!r}, "

@@ -177,7 +177,7 @@ def department_name(provider: IdentityProvider, dept_id: int) -> str:
             % {"id": dept_id}
         ) from exc
     except DingTalkError as exc:
-        raise ProviderError(_dingtalk_sentence(exc)) from exc
+        raise ProviderError(_("DingTalk answered: %(s)s") % {"s": exc.sentence()}) from exc
 
 
 @transaction.atomic
@@ -251,11 +251,6 @@ def _create_default_mappings(provider: IdentityProvider) -> None:
         )
         for i, r in enumerate(DEFAULT_RULES)
     )
-
-
-def _dingtalk_sentence(exc: DingTalkError) -> str:
-    hint = f" {exc.hint}" if exc.hint else ""
-    return _("DingTalk answered: %(msg)s.%(hint)s") % {"msg": exc, "hint": hint}
 
 
 @transaction.atomic

@@ -42,9 +42,9 @@ def run_job(job_id: int) -> None:
     try:
         _run(job)
     except StopRun as exc:
-        _finish(job, Status.FAILED, _sentence(exc.error))
+        _finish(job, Status.FAILED, _refused(exc.error))
     except DingTalkError as exc:
-        _finish(job, Status.FAILED, _sentence(exc))
+        _finish(job, Status.FAILED, _refused(exc))
     except CredentialsKeyError as exc:
         _finish(job, Status.FAILED, str(exc))
     except Exception:
@@ -275,6 +275,5 @@ def _run_partial(job: SyncJob) -> None:
         _execute(job, client, plan, options)
 
 
-def _sentence(exc: DingTalkError) -> str:
-    hint = f" {exc.hint}" if exc.hint else ""
-    return _("DingTalk refused: %(msg)s.%(hint)s") % {"msg": exc, "hint": hint}
+def _refused(exc: DingTalkError) -> str:
+    return _("DingTalk refused: %(s)s") % {"s": exc.sentence()}

@@ -52,19 +52,7 @@ def read_directory(provider: IdentityProvider, *, account_ids=None) -> SourceDir
     prefix = Q()
     for s in scopes:
         prefix |= Q(path__startswith=s.organization.path)
-    orgs = (
-        {
-            o.id: o
-            for o in (
-                OrgNode(*row)
-                for row in Organization.objects.filter(prefix).values_list(
-                    "id", "parent_id", "name", "code", "order", "path", "depth"
-                )
-            )
-        }
-        if scopes
-        else {}
-    )
+    orgs = _org_nodes(Organization.objects.filter(prefix)) if scopes else {}
     source = SourceDirectory(targets=targets, orgs=orgs)
     _read_accounts(source, account_ids)
     return source
@@ -92,26 +80,32 @@ def _read_accounts(source: SourceDirectory, account_ids) -> None:
         )
 
 
+def _org_nodes(organizations) -> dict[int, OrgNode]:
+    """OrgNode by id for a queryset of organisations (one query, plain values)."""
+    columns = ("id", "parent_id", "name", "code", "order", "path", "depth")
+    return {row[0]: OrgNode(*row) for row in organizations.values_list(*columns)}
+
+
+def _path_ids(node: OrgNode) -> list[int]:
+    return [int(part) for part in node.path.strip("/").split("/")]
+
+
 def _source_orgs(source: SourceDirectory, org_ids: set[int]) -> dict[int, SourceOrg]:
-    """SourceOrg (with the path of names) for the given organisations, in-scope or not."""
+    """SourceOrg (with the path of names) for the given organisations, in-scope or not.
+
+    Two rounds at most: the organisations not already read, then the ancestors their paths
+    name (an out-of-scope organisation's ancestors are only known once it is read).
+    """
     nodes = dict(source.orgs)
-    missing = org_ids - nodes.keys()
-    ancestor_ids = {
-        int(a) for o in org_ids if o in nodes for a in nodes[o].path.strip("/").split("/")
-    }
-    missing |= ancestor_ids - nodes.keys()
-    for row in Organization.objects.filter(id__in=missing).values_list(
-        "id", "parent_id", "name", "code", "order", "path", "depth"
-    ):
-        nodes[row[0]] = OrgNode(*row)
-    more = {int(a) for o in missing if o in nodes for a in nodes[o].path.strip("/").split("/")}
-    for row in Organization.objects.filter(id__in=more - nodes.keys()).values_list(
-        "id", "parent_id", "name", "code", "order", "path", "depth"
-    ):
-        nodes[row[0]] = OrgNode(*row)
+    wanted = set(org_ids)
+    for _round in range(2):
+        wanted |= {a for o in wanted if o in nodes for a in _path_ids(nodes[o])}
+        if not wanted - nodes.keys():
+            break
+        nodes.update(_org_nodes(Organization.objects.filter(id__in=wanted - nodes.keys())))
 
     def names(node: OrgNode) -> tuple[str, ...]:
-        return tuple(nodes[int(a)].name for a in node.path.strip("/").split("/") if int(a) in nodes)
+        return tuple(nodes[a].name for a in _path_ids(node) if a in nodes)
 
     return {
         o: SourceOrg(id=o, name=nodes[o].name, code=nodes[o].code, path_names=names(nodes[o]))
