@@ -1,9 +1,10 @@
 """Apply a plan to DingTalk, one object at a time, recording an event for each.
 
 Order: departments parents first, then users, then user deletions, then departments
-bottom-up. A link is written as soon as DingTalk confirms an object, so a run that dies
-half-way is resumed by the next run without duplicates. One object's failure never stops
-the others; a configuration error (credentials, permission, IP) stops the run.
+bottom-up. A link is written as soon as DingTalk confirms an object (group-committed with
+its event, see ``Recorder``), so a run that dies half-way is resumed by the next run without
+duplicates. One object's failure never stops the others; a configuration error
+(credentials, permission, IP) stops the run.
 """
 
 import contextlib
@@ -11,11 +12,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.errors import (
@@ -42,12 +45,69 @@ class StopRun(Exception):
         self.error = error
 
 
+@dataclass(frozen=True)
+class LinkWrite:
+    """A link change staged by one object's operation, committed with its event."""
+
+    model: type[models.Model]
+    key: dict[str, Any]  # a save: the natural key (one field); a delete: the filter
+    values: dict[str, Any] | None = None  # None: delete the rows matching ``key``
+
+
+def save_links(provider_id: int, writes: list[LinkWrite]) -> None:
+    """Apply staged link writes in a constant number of statements, whatever their number.
+
+    Deletes go first: a delete only ever removes a link that no save in the same batch
+    writes (a link to an object DingTalk no longer has, or of an object being deleted).
+    Saves are upserts on the natural key. A link whose account or organisation was deleted
+    while DingTalk was answering is kept without it, as ``SET_NULL`` would have left it, so
+    the next run finds it orphaned and deletes the DingTalk object.
+    """
+    groups: dict[tuple, dict[Any, LinkWrite]] = {}
+    for write in writes:
+        if write.values is None:
+            write.model.objects.filter(provider_id=provider_id, **write.key).delete()
+            continue
+        ((key_field, key_value),) = write.key.items()
+        group = groups.setdefault((write.model, key_field, tuple(write.values)), {})
+        group[key_value] = write  # the last write of a key wins, as one after another would
+    for (model, key_field, fields), by_key in groups.items():
+        rows = [model(provider_id=provider_id, **w.key, **w.values) for w in by_key.values()]
+        _detach_deleted(model, rows)
+        model.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["provider", key_field],
+            update_fields=[*fields, "synced_at"],
+        )
+
+
+def _detach_deleted(model: type[models.Model], rows: list[models.Model]) -> None:
+    """Clear the nullable references (account, organisation) whose target is gone."""
+    for field in model._meta.concrete_fields:
+        if not (field.is_relation and field.null):
+            continue
+        wanted = {getattr(row, field.attname) for row in rows} - {None}
+        live = set(
+            field.related_model._default_manager.filter(pk__in=wanted).values_list("pk", flat=True)
+        )
+        for row in rows:
+            if getattr(row, field.attname) not in live:
+                setattr(row, field.attname, None)
+
+
 class Recorder:
     """Writes events as they happen and keeps the job's counters, progress and heartbeat.
 
-    Each event is written at once (a success in the same transaction as its link), so a
-    worker killed mid-run loses no event; counters and the heartbeat are saved every
-    couple of seconds.
+    Events are group-committed: an object's event (and, for a success, its link writes) is
+    queued, and whichever thread finds no commit under way commits everything queued, in
+    one transaction of a few statements (``save_links``, then one insert of the events).
+    With one thread that is a commit per object; with several, the objects finished while a
+    commit ran go in the next one, so threads never queue for the database's write lock.
+    A worker killed outright loses only what was queued since the last commit (a commit
+    takes milliseconds): objects DingTalk already holds, which the next run finds and links,
+    recording them as matched, exactly as for an object whose answer was still on the wire.
+    Counters and the heartbeat are saved every couple of seconds.
     """
 
     def __init__(self, job: SyncJob) -> None:
@@ -55,6 +115,8 @@ class Recorder:
         self.counters: dict[str, int] = dict(job.counters or {})
         self.last_flush = time.monotonic()
         self._lock = threading.Lock()  # users are applied by several threads
+        self._queue: list[tuple[SyncEvent, list[LinkWrite]]] = []
+        self._committing = False
 
     def event(
         self,
@@ -65,18 +127,65 @@ class Recorder:
         error: DingTalkError | None = None,
         message: str = "",
         action: str | None = None,
+        writes: list[LinkWrite] | None = None,
     ) -> None:
-        key = f"{op.object_type}_{action or op.action}" if status == "success" else status
-        self.build(op, status, started, error, message, action).save()
+        """Record one object's outcome; ``writes`` (link changes) commit with its event."""
+        event = self.build(op, status, started, error, message, action)
         with self._lock:
-            self.counters[key] = self.counters.get(key, 0) + 1
+            self._queue.append((event, writes or []))
             if status != SyncEvent.Status.PLANNED:
                 self.job.progress_done += 1
             due = time.monotonic() - self.last_flush > 2
             if due:
                 self.last_flush = time.monotonic()
+        self.commit()
         if due:
-            self.flush()
+            self.save_progress()
+
+    def commit(self) -> None:
+        """Commit what is queued, unless another thread is committing (it or the next will)."""
+        with self._lock:
+            if self._committing or not self._queue:
+                return
+            self._committing, batch, self._queue = True, self._queue, []
+        try:
+            self._write(batch)
+        finally:
+            with self._lock:
+                self._committing = False
+        with self._lock:
+            for event, _writes in batch:
+                key = (
+                    f"{event.object_type}_{event.action}"
+                    if event.status == SyncEvent.Status.SUCCESS
+                    else event.status
+                )
+                self.counters[key] = self.counters.get(key, 0) + 1
+
+    def _write(self, batch: list[tuple[SyncEvent, list[LinkWrite]]]) -> None:
+        provider_id = self.job.provider_id
+        try:
+            with transaction.atomic():
+                save_links(provider_id, [w for _event, writes in batch for w in writes])
+                SyncEvent.objects.bulk_create([event for event, _writes in batch])
+            return
+        except IntegrityError:
+            pass  # one object's link broke a constraint: find it, keep the others
+        for event, writes in batch:
+            event.pk = None
+            try:
+                with transaction.atomic():
+                    save_links(provider_id, writes)
+                    SyncEvent.objects.bulk_create([event])
+            except IntegrityError as exc:
+                event.pk = None
+                event.status = SyncEvent.Status.FAILED
+                event.message = _(
+                    "DingTalk accepted this change but its link could not be saved (%(error)s): "
+                    "another account or organisation is probably linked to the same DingTalk "
+                    "object. Check that one's events, then run the sync again."
+                ) % {"error": exc}
+                SyncEvent.objects.bulk_create([event])
 
     def build(self, op: Op, status: str, started: float, error, message: str, action) -> SyncEvent:
         return SyncEvent(
@@ -114,6 +223,16 @@ class Recorder:
         self.event(op, SyncEvent.Status.SKIPPED, started=time.monotonic(), message=message)
 
     def flush(self) -> None:
+        """Commit everything queued (after any commit under way) and save the counters."""
+        while True:
+            self.commit()
+            with self._lock:
+                if not self._queue and not self._committing:
+                    break
+            time.sleep(0.005)  # another thread's commit is running; it takes milliseconds
+        self.save_progress()
+
+    def save_progress(self) -> None:
         self.last_flush = time.monotonic()
         self.job.counters = self.counters
         self.job.heartbeat_at = timezone.now()
@@ -142,21 +261,24 @@ class Applier:
         self._local = threading.local()  # the link writes staged by the current object
 
     def run(self) -> None:
-        for op in sorted(self.plan.departments, key=lambda o: o.depth):
-            self._guard(op, self._department)
-        self._in_parallel(self.plan.users, self._user)
-        for op in self.plan.user_deletions:
-            self._guard(op, self._delete_user)
-        for op in self.plan.dept_deletions:
-            self._guard(op, self._delete_department)
-        self.record.flush()
+        try:
+            for op in sorted(self.plan.departments, key=lambda o: o.depth):
+                self._guard(op, self._department)
+            self._in_parallel(self.plan.users, self._user)
+            for op in self.plan.user_deletions:
+                self._guard(op, self._delete_user)
+            for op in self.plan.dept_deletions:
+                self._guard(op, self._delete_department)
+        finally:
+            self.record.flush()  # a stopped run keeps every event it recorded
 
     def _in_parallel(self, ops: list[Op], fn: Callable[[Op], str | None]) -> None:
         """Apply independent operations on a few threads: DingTalk's answer time overlaps.
 
         The client is thread-safe (token cache and pacer are shared); each thread has its
-        own database connection, closed when its work ends. A configuration error stops
-        the others before they take another object.
+        own database connection, closed when its work ends. Threads take the next object
+        from one shared queue, so none sits idle while another has a backlog. A
+        configuration error stops the others before they take another object.
         """
         workers = max(1, settings.SYNC_THREADS)
         if workers == 1 or len(ops) < 2 * workers:
@@ -164,11 +286,15 @@ class Applier:
                 self._guard(op, fn)
             return
         stop = threading.Event()
+        queue = iter(ops)
+        take = threading.Lock()
 
-        def work(chunk: list[Op]) -> None:
+        def work() -> None:
             try:
-                for op in chunk:
-                    if stop.is_set():
+                while not stop.is_set():
+                    with take:
+                        op = next(queue, None)
+                    if op is None:
                         return
                     try:
                         self._guard(op, fn)
@@ -179,7 +305,7 @@ class Applier:
                 connection.close()
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
-            futures = [pool.submit(work, ops[i::workers]) for i in range(workers)]
+            futures = [pool.submit(work) for _ in range(workers)]
         for future in futures:
             future.result()  # re-raises a StopRun
 
@@ -189,15 +315,18 @@ class Applier:
         if op.error:
             self.record.event(op, SyncEvent.Status.FAILED, started=started, message=op.error)
             return
-        self._local.staged = []
+        self._local.staged = []  # the LinkWrites of this object
         try:
             action = fn(op)
-            # The links staged by ``fn`` and the success event commit together, after the
-            # DingTalk call: no transaction is held open while DingTalk answers.
-            with transaction.atomic():
-                for write in self._local.staged:
-                    write()
-                self.record.event(op, SyncEvent.Status.SUCCESS, started=started, action=action)
+            # The links staged by ``fn`` commit with the success event, after the DingTalk
+            # call: no transaction is held open while DingTalk answers.
+            self.record.event(
+                op,
+                SyncEvent.Status.SUCCESS,
+                started=started,
+                action=action,
+                writes=self._local.staged,
+            )
         except CONFIGURATION_ERRORS as exc:
             self.record.event(op, SyncEvent.Status.FAILED, started=started, error=exc)
             raise StopRun(exc) from exc
@@ -364,19 +493,10 @@ class Applier:
     # --- link writes (committed with the event) -------------------------------------------
 
     def _stage_save(self, model, key: dict[str, Any], values: dict[str, Any]) -> None:
-        """Insert or update a link: an UPDATE, then an INSERT when no row matched."""
-
-        def write() -> None:
-            rows = model.objects.filter(provider=self.provider, **key)
-            if not rows.update(**values):
-                model.objects.create(provider=self.provider, **key, **values)
-
-        self._local.staged.append(write)
+        self._local.staged.append(LinkWrite(model, key, values))
 
     def _stage_delete(self, model, **key: Any) -> None:
-        self._local.staged.append(
-            lambda: model.objects.filter(provider=self.provider, **key).delete()
-        )
+        self._local.staged.append(LinkWrite(model, key))
 
 
 def _name_of(object_type: str, object_id: int) -> str:
