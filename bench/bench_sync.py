@@ -6,8 +6,9 @@ a. Initial full sync of 2,000 accounts / 200 organisations with the sandbox limi
    calls per second per app and API path (DingTalk's standard limit). The floor is what the
    limit allows: for each API path, its calls / 20, added up along the chain (departments,
    then users). Ratio = wall time / floor.
-b. Unthrottled initial sync of 10,000 accounts / 1,000 organisations: objects per second,
-   and the console's CPU seconds per 1,000 objects (the sandbox runs in another process).
+b. Unthrottled initial sync of 10,000 accounts / 1,000 organisations: objects (departments
+   and users) created per second, and the console's CPU seconds per 1,000 objects (the
+   sandbox runs in another process).
 c. No-op re-sync of b's directory: write calls, and read calls / the minimum reads needed
    (one department/get of the target, one listsub per department, one user/list page per
    started 100 direct members, at least one per department).
@@ -18,7 +19,7 @@ from __future__ import annotations
 import math
 import sys
 
-from harness import Sandbox, bind_provider, report, run_full, seed, setup_django
+from harness import Sandbox, bind_provider, figure, report, run_full, seed, setup_django
 
 WRITES = ("create", "update", "delete")
 QPS = 20
@@ -65,16 +66,17 @@ def unthrottled(orgs: int, accounts: int) -> bool:
         seed(orgs, accounts)
         provider = bind_provider(sandbox, qps=0)
         job, wall, cpu = run_full(provider)
-        objects = orgs + accounts
+        # Counted: the departments and users the sync created. Not counted: the root
+        # organisation (it maps onto an existing department) and the disabled accounts
+        # (about 3%; a disabled account is not created).
+        objects = sum(n for key, n in job.counters.items() if key.endswith("_create"))
         print(f"b. unthrottled initial sync, {accounts} accounts / {orgs} organisations")
         print(
-            f"  status {job.status}; wall {wall:.1f} s; console CPU {cpu:.1f} s; "
-            f"counters {job.counters}"
+            f"  status {job.status}; {objects} objects created; wall {wall:.1f} s; "
+            f"console CPU {cpu:.1f} s; counters {job.counters}"
         )
         ok &= report("objects per second", objects / wall, "objects/s", 300, at_most=False)
-        report(
-            "console CPU seconds per 1,000 objects", cpu / objects * 1000, "s", 10**9, at_most=True
-        )
+        figure("console CPU seconds per 1,000 objects", cpu / objects * 1000, "s")
         sandbox.control("POST", "calls/reset")
         job, wall, _ = run_full(provider)
         calls = sandbox.calls()

@@ -165,3 +165,8 @@ def report(label: str, value: float, unit: str, target: float, *, at_most: bool)
     status = verdict(value, target, at_most=at_most)
     print(f"  {label:<58} {value:10.3f} {unit:<14} target {sign} {target:<8} {status}")
     return status == "met"
+
+
+def figure(label: str, value: float, unit: str) -> None:
+    """A figure printed for understanding, judged by no target."""
+    print(f"  {label:<58} {value:10.3f} {unit:<14} (no target)")

@@ -110,6 +110,30 @@ def test_threads_sharing_a_key_book_a_schedule_that_never_exceeds_qps():
     assert starts[-1] == 100.0 + 39  # 40 windows of 10 calls: the budget is used fully
 
 
+def test_a_call_that_leaves_late_pushes_back_the_call_a_window_after_it():
+    # DingTalk counts arrivals: a call that only got out (and answered) 0.3 s after its slot
+    # moves the slot, so the call qps places behind it keeps a full window from its arrival.
+    clock = FakeClock()
+    pacer = Pacer(2, slack=0.0, clock=clock, sleep=clock.sleep)
+    with pacer.pace("k"):
+        clock.now += 0.3  # the first call is late: it arrives and is answered at 100.3
+    with pacer.pace("k"):
+        pass
+    with pacer.pace("k") as waited:
+        pass
+    assert clock.now == 101.3 and waited == 1.0
+
+
+def test_a_call_on_time_keeps_its_booked_slot():
+    clock = FakeClock()
+    pacer = Pacer(2, slack=0.0, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(6):
+        with pacer.pace("k"):
+            starts.append(clock.now)
+    assert starts == [100.0, 100.0, 101.0, 101.0, 102.0, 102.0]
+
+
 def test_real_sleeping_paces_real_time():
     pacer = Pacer(5, slack=0.0)
     start = time.monotonic()

@@ -248,16 +248,16 @@ class DingTalkClient:
             params["access_token"] = token
         elif token is not None:
             headers[TOKEN_HEADER] = token
-        self._pacer.acquire((self.app_key, call.path))
         try:
-            response = self._session.request(
-                call.method,
-                base + call.path,
-                params=params or None,
-                json=call.body,
-                headers=headers,
-                timeout=self.timeout,
-            )
+            with self._pacer.pace((self.app_key, call.path)):
+                response = self._session.request(
+                    call.method,
+                    base + call.path,
+                    params=params or None,
+                    json=call.body,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
         except requests.RequestException as exc:
             failure = self._transport_error(call, exc)
         else:

@@ -5,6 +5,11 @@ paid pack; dingtalk-api.md §5) and answers 90018 beyond it. :class:`Pacer` keep
 (app key, path) under that limit with a sliding window of the last ``qps`` call times, so no
 1-second window ever holds more than ``qps`` calls, whether DingTalk counts in fixed or in
 sliding windows, while still spending the whole budget (about ``qps`` calls per second).
+
+DingTalk counts a call when it arrives, and a call can leave later than its booked start (a
+thread waits for the interpreter, the request is built). So a call made through
+:meth:`Pacer.pace` moves its slot to the moment its answer came back, a time DingTalk's
+arrival cannot be later than, and the call ``qps`` places behind it starts a window after that.
 :class:`Backoff` computes retry delays: exponential with full jitter.
 """
 
@@ -14,7 +19,8 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 __all__ = ["Backoff", "Pacer"]
@@ -45,7 +51,7 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._slots: dict[Hashable, deque[float]] = {}
+        self._slots: dict[Hashable, deque[list[float]]] = {}  # [time] of the last qps calls
 
     @property
     def enabled(self) -> bool:
@@ -58,15 +64,19 @@ class Pacer:
         The slot is booked under the lock, the waiting happens outside it, so threads sharing
         a key queue up in order without holding the lock while sleeping.
         """
+        return self._book(key)[0]
+
+    def _book(self, key: Hashable) -> tuple[float, list[float] | None]:
         if not self.enabled:
-            return 0.0
+            return 0.0, None
         with self._lock:
             now = self._clock()
             slots = self._slots.setdefault(key, deque())
             # Once full, the call ``qps`` places back bounds us: we start a window after it.
-            start = now if len(slots) < self.qps else max(now, slots.popleft() + self.window)
-            slots.append(start)
-            return start - now
+            start = now if len(slots) < self.qps else max(now, slots.popleft()[0] + self.window)
+            slot = [start]
+            slots.append(slot)
+            return start - now, slot
 
     def acquire(self, key: Hashable) -> float:
         """Wait until a call for ``key`` may go out; return the seconds waited."""
@@ -74,6 +84,23 @@ class Pacer:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+    @contextmanager
+    def pace(self, key: Hashable) -> Iterator[float]:
+        """Wait for a slot, run the call in the ``with`` block, then date the slot to its end.
+
+        Yields the seconds waited. A call still under way when a later one books uses its
+        booked start (only a call slower than the whole window can be).
+        """
+        wait, slot = self._book(key)
+        if wait > 0:
+            self._sleep(wait)
+        try:
+            yield wait
+        finally:
+            if slot is not None:
+                with self._lock:
+                    slot[0] = max(slot[0], self._clock())
 
 
 @dataclass(frozen=True)
