@@ -23,8 +23,12 @@ def arg(name: str, default: int) -> int:
 
 
 def child() -> int:
-    """Run the sync in this (fresh) process and print its peak RSS in MB."""
-    setup_django("memory")
+    """Run the sync in this (fresh) process and print its peak RSS in MB.
+
+    Like a worker, it neither migrates nor collects static files (the parent did both):
+    collectstatic alone would add about 30 MB that no sync worker ever holds.
+    """
+    setup_django("memory", prepare=False)
     sandbox = Sandbox(qps=0)
     try:
         provider = bind_provider(sandbox, qps=0)

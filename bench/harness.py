@@ -29,8 +29,12 @@ APP = {
 }
 
 
-def setup_django(name: str) -> Path:
-    """Point Django at a new SQLite file (unless DATABASE_URL is set), migrate, return it."""
+def setup_django(name: str, *, prepare: bool = True) -> Path:
+    """Point Django at a new SQLite file (unless DATABASE_URL is set), migrate, return it.
+
+    ``prepare=False`` skips the migration and collectstatic, for a process that only runs
+    a sync against a database already prepared (as a worker does).
+    """
     db = Path(tempfile.gettempdir()) / f"dtconsole-bench-{name}.sqlite3"
     if "DATABASE_URL" not in os.environ:
         for suffix in ("", "-wal", "-shm"):
@@ -47,6 +51,8 @@ def setup_django(name: str) -> Path:
     import django
 
     django.setup()
+    if not prepare:
+        return db
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -158,13 +158,18 @@ def _run_full(job: SyncJob) -> None:
     provider = job.provider
     options = _settings(provider)
     with provider_client(provider) as client:
-        source = read_directory(provider)
-        remote = read_remote(
-            client, sorted(set(source.targets.values())), on_progress=lambda: _beat(job)
-        )
-        dept_links, user_links = _links(provider)
-        plan = Planner(source, remote, dept_links, user_links, options).build()
+        plan = _plan_full(job, client, options)
         _execute(job, client, plan, options)
+
+
+def _plan_full(job: SyncJob, client, options: Settings) -> Plan:
+    """Read both sides and plan; what was read is freed before the plan is applied."""
+    source = read_directory(job.provider)
+    remote = read_remote(
+        client, sorted(set(source.targets.values())), on_progress=lambda: _beat(job)
+    )
+    dept_links, user_links = _links(job.provider)
+    return Planner(source, remote, dept_links, user_links, options).build()
 
 
 def _execute(job: SyncJob, client, plan: Plan, options: Settings) -> None:
