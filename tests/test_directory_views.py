@@ -324,6 +324,18 @@ def test_the_account_search_looks_in_name_username_mobile_and_email(admin_client
     assert [a.username for a in page] == ["zhang.wei"]
 
 
+def test_search_results_come_in_the_same_order_as_the_unfiltered_list(admin_client):
+    for username in ("Bo", "al", "Zed", "ann", "x", "9n"):  # mixed case: collation matters
+        make_account(username, display_name=f"Team {username}")
+    make_account("outsider", display_name="Someone")
+    plain = [a.username for a in admin_client.get(url("account_list")).context["page"]]
+    found = [
+        a.username for a in admin_client.get(url("account_list"), {"q": "team"}).context["page"]
+    ]
+    assert found == [name for name in plain if name != "outsider"]
+    assert len(found) == 6
+
+
 def test_the_account_list_filters_by_organisation_with_or_without_sub_organisations(
     admin_client, sample
 ):

