@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,13 @@ def test_the_os_environment_wins_over_the_env_file(tmp_path):
     assert from_file["secret"] == "from-file" and from_file["debug"] is False
     from_env = json.loads(run_settings(tmp_path, {"SECRET_KEY": "from-env"}, str(env_file)).stdout)
     assert from_env["secret"] == "from-env"
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    source = (ROOT / "dtconsole" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', source))
+    read |= set(re.findall(r'_required_in_production\(\s*"([A-Z][A-Z0-9_]*)"', source))
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    assert len(read) > 20
+    assert read - listed == set()
