@@ -143,24 +143,29 @@ class Recorder:
             self.save_progress()
 
     def commit(self) -> None:
-        """Commit what is queued, unless another thread is committing (it or the next will)."""
-        with self._lock:
-            if self._committing or not self._queue:
-                return
-            self._committing, batch, self._queue = True, self._queue, []
-        try:
-            self._write(batch)
-        finally:
+        """Commit what is queued, and what is queued meanwhile, until the queue is empty.
+
+        Returns at once when another thread is committing: that one will take this queue
+        too, so nothing waits for a later event to be written.
+        """
+        while True:
             with self._lock:
-                self._committing = False
-        with self._lock:
-            for event, _writes in batch:
-                key = (
-                    f"{event.object_type}_{event.action}"
-                    if event.status == SyncEvent.Status.SUCCESS
-                    else event.status
-                )
-                self.counters[key] = self.counters.get(key, 0) + 1
+                if self._committing or not self._queue:
+                    return
+                self._committing, batch, self._queue = True, self._queue, []
+            try:
+                self._write(batch)
+            finally:
+                with self._lock:
+                    self._committing = False
+            with self._lock:
+                for event, _writes in batch:
+                    key = (
+                        f"{event.object_type}_{event.action}"
+                        if event.status == SyncEvent.Status.SUCCESS
+                        else event.status
+                    )
+                    self.counters[key] = self.counters.get(key, 0) + 1
 
     def _write(self, batch: list[tuple[SyncEvent, list[LinkWrite]]]) -> None:
         provider_id = self.job.provider_id
