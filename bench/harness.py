@@ -114,32 +114,20 @@ class Sandbox:
 
 
 def bind_provider(sandbox: Sandbox, qps: int):
-    """A bound provider for the sandbox app, scoped to the first root organisation → dept 1."""
+    """A bound provider for the sandbox app, scoped to the first root organisation → dept 1,
+    with no deletion threshold (built by the test suite's own factory)."""
     from dtconsole.directory.models import Organization
-    from dtconsole.providers.models import IdentityProvider, NodeScope
-    from dtconsole.providers.services import _create_default_mappings
-    from mappings.defaults import DEFAULT_MATCH_KEYS
+    from tests.factories import make_provider
 
-    provider = IdentityProvider(
-        name="Bench",
-        corp_id=APP["corp_id"],
-        app_key=APP["app_key"],
-        agent_id=APP["agent_id"],
-        oapi_base=sandbox.url,
-        api_base=sandbox.url,
-        login_base=sandbox.url,
+    root = Organization.objects.filter(parent=None).order_by("id").first()
+    return make_provider(
+        sandbox,
+        APP,
+        [(root, 1)],
         qps=qps,
-        step=IdentityProvider.Step.DONE,
-        match_keys=list(DEFAULT_MATCH_KEYS),
         deletion_threshold_count=10**6,
         deletion_threshold_percent=100,
     )
-    provider.set_app_secret(APP["app_secret"])
-    provider.save()
-    _create_default_mappings(provider)
-    root = Organization.objects.filter(parent=None).order_by("id").first()
-    NodeScope.objects.create(provider=provider, organization=root, target_dept_id=1)
-    return provider
 
 
 def seed(orgs: int, accounts: int, seed_value: int = 1) -> None:

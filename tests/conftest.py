@@ -36,6 +36,14 @@ def admin_client(client, admin_user):
     return client
 
 
+@pytest.fixture
+def staff(admin_user):
+    """An API client authenticated with the admin's token."""
+    from tests.api_helpers import token_client
+
+    return token_client(admin_user)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     """A headless Debian chromium driven by Playwright. Fails (never skips) when missing."""

@@ -14,11 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(admin_user):
-    return token_client(admin_user)
-
-
-@pytest.fixture
 def viewer():
     return token_client(make_user("viewer"))
 

@@ -11,11 +11,6 @@ from tests.factories import make_org, make_provider
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(admin_user):
-    return token_client(admin_user)
-
-
 def test_providers_are_listed_and_shown_without_the_secret(staff):
     provider = offline_provider([(make_org("Company"), 1)])
     listed = results(staff.get(f"{V1}/providers/"))

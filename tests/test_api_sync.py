@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(admin_user):
-    return token_client(admin_user)
-
-
-@pytest.fixture
 def provider():
     return offline_provider([(make_org("Company"), 1)])
 

@@ -27,8 +27,8 @@ def call_times(pacer: Pacer, clock: FakeClock, n: int, key: object = "k") -> lis
     """Start ``n`` calls back to back and return when each one was allowed out."""
     times = []
     for _ in range(n):
-        pacer.acquire(key)
-        times.append(clock.now)
+        with pacer.pace(key):
+            times.append(clock.now)
     return times
 
 
@@ -93,7 +93,7 @@ def test_threads_sharing_a_key_book_a_schedule_that_never_exceeds_qps():
 
     def worker() -> None:
         for _ in range(50):
-            start = 100.0 + pacer.reserve("k")
+            start = 100.0 + pacer.reserve("k")[0]
             with lock:
                 starts.append(start)
 
@@ -138,7 +138,8 @@ def test_real_sleeping_paces_real_time():
     pacer = Pacer(5, slack=0.0)
     start = time.monotonic()
     for _ in range(10):
-        pacer.acquire("k")
+        with pacer.pace("k"):
+            pass
     assert 0.95 <= time.monotonic() - start < 1.5
 
 

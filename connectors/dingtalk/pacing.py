@@ -58,15 +58,12 @@ class Pacer:
         """Whether this pacer limits anything."""
         return self.qps > 0
 
-    def reserve(self, key: Hashable) -> float:
-        """Book the next free slot for ``key`` and return how long the caller must wait.
+    def reserve(self, key: Hashable) -> tuple[float, list[float] | None]:
+        """Book the next free slot for ``key``: how long the caller must wait, and the slot.
 
         The slot is booked under the lock, the waiting happens outside it, so threads sharing
         a key queue up in order without holding the lock while sleeping.
         """
-        return self._book(key)[0]
-
-    def _book(self, key: Hashable) -> tuple[float, list[float] | None]:
         if not self.enabled:
             return 0.0, None
         with self._lock:
@@ -78,13 +75,6 @@ class Pacer:
             slots.append(slot)
             return start - now, slot
 
-    def acquire(self, key: Hashable) -> float:
-        """Wait until a call for ``key`` may go out; return the seconds waited."""
-        wait = self.reserve(key)
-        if wait > 0:
-            self._sleep(wait)
-        return wait
-
     @contextmanager
     def pace(self, key: Hashable) -> Iterator[float]:
         """Wait for a slot, run the call in the ``with`` block, then date the slot to its end.
@@ -92,7 +82,7 @@ class Pacer:
         Yields the seconds waited. A call still under way when a later one books uses its
         booked start (only a call slower than the whole window can be).
         """
-        wait, slot = self._book(key)
+        wait, slot = self.reserve(key)
         if wait > 0:
             self._sleep(wait)
         try:
