@@ -29,6 +29,7 @@ def percentile(values: list[float], p: float) -> float:
 def measure(broker: str, edits: int) -> bool:
     setup_django(f"incremental-{broker}")
     from connectors.dingtalk.client import DingTalkClient
+    from dtconsole.access.services import SYSTEM
     from dtconsole.directory import services
     from dtconsole.directory.models import Account
     from dtconsole.sync.models import UserLink
@@ -65,7 +66,7 @@ def measure(broker: str, edits: int) -> bool:
         latencies = []
         for n, (account_id, userid) in enumerate(links.items()):
             title = f"Bench {n}"
-            services.account_update(Account.objects.get(pk=account_id), title=title)
+            services.account_update(SYSTEM, Account.objects.get(pk=account_id), title=title)
             committed = time.perf_counter()
             while reader.user_get(userid).title != title:
                 if time.perf_counter() - committed > 30:

@@ -138,10 +138,11 @@ def seed(orgs: int, accounts: int, seed_value: int = 1) -> None:
 
 def run_full(provider):
     """Run one full sync in this process; returns (job, wall seconds, CPU seconds)."""
+    from dtconsole.access.services import SYSTEM
     from dtconsole.sync import engine
     from dtconsole.sync.services import sync_job_enqueue
 
-    job = sync_job_enqueue(None, provider, kind="full", trigger="manual")
+    job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
     wall, cpu = time.perf_counter(), time.process_time()
     engine.run_job(job.pk)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

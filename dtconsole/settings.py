@@ -8,6 +8,7 @@ refuses to start without SECRET_KEY and CREDENTIALS_KEY.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,8 +44,29 @@ def _required_in_production(name: str, dev_default: str) -> str:
 
 SECRET_KEY = _required_in_production("SECRET_KEY", _DEV_SECRET_KEY)
 # Fernet key(s) that encrypt DingTalk AppSecrets at rest. A comma-separated list: the first
-# key encrypts, every key decrypts (that is how a key is rotated, see README).
+# key encrypts, every key decrypts (that is how a key is rotated, see README). A malformed
+# key stops start-up here, naming the variable, rather than failing later on a page.
 CREDENTIALS_KEY = _required_in_production("CREDENTIALS_KEY", _DEV_CREDENTIALS_KEY)
+
+
+def _check_fernet_keys(name: str, value: str) -> None:
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in value.split(",") if k.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key (32 url-safe "
+                'base64-encoded bytes). Generate one with: python -c "from cryptography.fernet '
+                'import Fernet; print(Fernet.generate_key().decode())"'
+            ) from None
+    if not keys:
+        raise ImproperlyConfigured(f"{name} is empty. See .env.example for how to generate one.")
+
+
+_check_fernet_keys("CREDENTIALS_KEY", CREDENTIALS_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -62,6 +84,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "axes",
+    "dtconsole.access",
     "dtconsole.accounts",
     "dtconsole.directory",
     "dtconsole.providers",
@@ -83,6 +107,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # A logged-in user without a role sees the no-access page and nothing else.
+    "dtconsole.access.middleware.RoleRequiredMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes counts failed logins in front of Django's ModelBackend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "dtconsole.urls"
@@ -97,6 +132,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dtconsole.access.context_processors.console_role",
             ],
         },
     },
@@ -172,6 +208,49 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
+# HTTPS. On by default in production; behind a proxy that terminates TLS and itself redirects
+# HTTP to HTTPS, SECURE_SSL_REDIRECT may be turned off, and SECURE_PROXY_SSL_HEADER tells
+# Django which header the proxy sets (README: Running in production).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+# Subdomains of the console's own host and the preload flag: harmless for a console on its
+# own host name (a preload list entry still needs a manual submission), and check --deploy
+# asks for both.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# check --deploy warns (W004) when HSTS is off: a TLS-terminating proxy that sets HSTS itself
+# may set SECURE_HSTS_SECONDS=0, and that warning is then expected (README).
+
+# Content-Security-Policy (django-csp): everything from this origin, nothing inline, no
+# eval; the console and its vendored assets need nothing else.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failures for one username from one
+# address, that pair is refused for LOGIN_LOCKOUT_MINUTES; a successful login resets the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "dtconsole.access.lockout.lockout_response"
+AXES_VERBOSE = False
+
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # django-q2: the ORM broker by default (no extra service), Redis when REDIS_URL is set.
@@ -198,7 +277,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["dtconsole.api.permissions.IsStaffOrReadOnly"],
+    # Reading needs a role; every write is checked again by the service it calls.
+    "DEFAULT_PERMISSION_CLASSES": ["dtconsole.api.permissions.HasRole"],
     "DEFAULT_PAGINATION_CLASS": "dtconsole.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -214,11 +294,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Directory, providers, field mappings, sync jobs and events of dtconsole. "
         "Authenticate with `Authorization: Token <key>` (`manage.py api_token USERNAME`) or "
-        "a console session; any active user reads, staff users write."
+        "a console session. Every answer needs a role: Viewers read, Operators also run "
+        "and decide syncs, Administrators change everything; a refusal is 403 and names "
+        "the role needed."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["dtconsole.api.permissions.HasRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -242,12 +324,23 @@ LOGGING = {
         # requests' urllib3 logs full URLs, and DingTalk's old API carries access_token in
         # the query string: keep it quiet so tokens never reach a log.
         "urllib3": {"level": "WARNING"},
+        # django-axes logs every login at INFO; failures and lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 
 # DingTalk. DINGTALK_BASE_URL pre-fills a new provider's three API base URLs (empty: DingTalk's
 # own hosts; `make run` points it at the local sandbox). The timeout is (connect, read) seconds.
 DINGTALK_BASE_URL = env.str("DINGTALK_BASE_URL", default="")
+# Hosts a provider's API base URLs may point at (``host`` or ``host:port``): the AppSecret is
+# sent to them. Production defaults to DingTalk's own hosts (mainland and international);
+# a sandbox must be listed to be used with DEBUG off. In development an empty list allows any.
+DINGTALK_HOSTS = [
+    f"{service}.dingtalk.{tld}" for tld in ("com", "io") for service in ("oapi", "api", "login")
+]
+DINGTALK_ALLOWED_HOSTS = env.list("DINGTALK_ALLOWED_HOSTS", default=[]) or (
+    [] if DEBUG else DINGTALK_HOSTS
+)
 DINGTALK_TIMEOUT = (
     env.float("DINGTALK_CONNECT_TIMEOUT", default=3.05),
     env.float("DINGTALK_READ_TIMEOUT", default=10.0),

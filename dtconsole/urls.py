@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from dtconsole.access.views import no_access
 from dtconsole.accounts.views import home
 
 urlpatterns = [
@@ -15,6 +16,8 @@ urlpatterns = [
     path("providers/", include("dtconsole.providers.urls")),
     path("sync/", include("dtconsole.sync.urls")),
     path("audit/", include("dtconsole.audit.urls")),
+    path("users/", include("dtconsole.access.urls")),
+    path("no-access/", no_access, name="no_access"),
     path("api/", include("dtconsole.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

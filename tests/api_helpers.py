@@ -2,10 +2,10 @@
 
 from types import SimpleNamespace
 
-from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests import factories
 from tests.factories import make_provider
 
 V1 = "/api/v1"
@@ -19,10 +19,9 @@ FAKE_APP = {
 }
 
 
-def make_user(username: str = "viewer", *, staff: bool = False, active: bool = True):
-    return get_user_model().objects.create_user(
-        username=username, password="x-unused-password-x", is_staff=staff, is_active=active
-    )
+def make_user(username: str = "viewer", role: str | None = "viewer", *, active: bool = True):
+    """A console user (a Viewer unless told otherwise) for token clients."""
+    return factories.make_user(username, role, is_active=active)
 
 
 def token_client(user) -> APIClient:

@@ -20,7 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-ADMIN_PASSWORD = "correct-horse-battery-staple"
+ADMIN_PASSWORD = "correct-horse-battery-staple"  # tests.factories.PASSWORD too
 
 
 @pytest.fixture
@@ -28,6 +28,20 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(
         username="admin", email="admin@example.com", password=ADMIN_PASSWORD
     )
+
+
+@pytest.fixture
+def viewer_user(db):
+    from tests.factories import make_user
+
+    return make_user("vera", "viewer")
+
+
+@pytest.fixture
+def operator_user(db):
+    from tests.factories import make_user
+
+    return make_user("otto", "operator")
 
 
 @pytest.fixture
@@ -61,11 +75,20 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
+    """A fresh browser page. The test fails if the browser reports any Content-Security-Policy
+    violation on the console's pages (chromium logs each one as a console error)."""
     context = chromium.new_context(locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.csp_violations = violations  # a test may inspect (and clear) what was reported
     yield page
     context.close()
+    assert violations == [], "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 @pytest.fixture
@@ -130,6 +153,12 @@ def sandbox(sandbox_server):
     handle = Sandbox(sandbox_server)
     handle.control("POST", "reset")
     return handle
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Hash test passwords cheaply: the real hasher costs a third of a second per user."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

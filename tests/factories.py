@@ -2,6 +2,7 @@
 
 import itertools
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Organization
 
@@ -9,7 +10,9 @@ _seq = itertools.count(1)
 
 
 def make_org(name: str | None = None, parent: Organization | None = None, **kw) -> Organization:
-    return services.organization_create(name=name or f"Org{next(_seq)}", parent=parent, **kw)
+    return services.organization_create(
+        SYSTEM, name=name or f"Org{next(_seq)}", parent=parent, **kw
+    )
 
 
 def make_account(username: str | None = None, orgs=(), **fields) -> Account:
@@ -17,7 +20,9 @@ def make_account(username: str | None = None, orgs=(), **fields) -> Account:
     fields.setdefault("display_name", f"Person {n}")
     fields.setdefault("mobile", f"138{n:08d}")
     fields.setdefault("email", f"person{n}@example.com")
-    return services.account_create(username=username or f"user{n}", organizations=orgs, **fields)
+    return services.account_create(
+        SYSTEM, username=username or f"user{n}", organizations=orgs, **fields
+    )
 
 
 def make_provider(sandbox, app: dict, scopes, **options):
@@ -49,3 +54,17 @@ def make_provider(sandbox, app: dict, scopes, **options):
     for org, dept_id in scopes:
         NodeScope.objects.create(provider=provider, organization=org, target_dept_id=dept_id)
     return provider
+
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def make_user(username: str, role: str | None = None, **fields):
+    """A console user with ``role`` ("viewer", "operator", "administrator") or no role."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user

@@ -49,7 +49,7 @@ def test_an_inactive_users_token_is_refused():
     assert client.get(f"{V1}/accounts/").status_code == 401
 
 
-def test_a_non_staff_user_reads_but_cannot_write(viewer):
+def test_a_viewer_reads_but_cannot_write(viewer):
     org = make_org("Company")
     assert viewer.get(f"{V1}/organizations/{org.pk}/").status_code == 200
     assert viewer.post(f"{V1}/organizations/", {"name": "X"}).status_code == 403
@@ -57,6 +57,22 @@ def test_a_non_staff_user_reads_but_cannot_write(viewer):
     assert viewer.delete(f"{V1}/organizations/{org.pk}/").status_code == 403
     assert viewer.post(f"{V1}/accounts/bulk_upsert/", []).status_code == 403
     assert Organization.objects.count() == 1
+
+
+def test_a_refused_write_names_the_role_it_needs(viewer):
+    response = viewer.post(f"{V1}/organizations/", {"name": "X"})
+    assert response.status_code == 403
+    assert response.json()["required_role"] == "administrator"
+    assert "Administrator role" in response.json()["detail"]
+
+
+def test_a_user_without_a_role_reads_nothing():
+    client = token_client(make_user("nobody", role=None))
+    make_org("Company")
+    response = client.get(f"{V1}/organizations/")
+    assert response.status_code == 403
+    assert response.json()["required_role"] == "viewer"
+    assert "Company" not in response.content.decode()
 
 
 def test_api_token_prints_the_same_token_each_time(admin_user, capsys):

@@ -129,7 +129,7 @@ def test_preview_of_an_unknown_account_answers_404_and_of_nobody_400(staff, prov
     assert staff.post(url(provider) + "preview/", {}).status_code == 400
 
 
-def test_a_non_staff_user_previews_but_cannot_change_rows(provider):
+def test_a_viewer_previews_but_cannot_change_rows(provider):
     make_account("ann")
     viewer = token_client(make_user("viewer"))
     assert viewer.post(url(provider) + "preview/", {"username": "ann"}).status_code == 200

@@ -60,7 +60,7 @@ def test_sync_of_a_provider_still_in_the_wizard_answers_409(staff):
     assert not SyncJob.objects.exists()
 
 
-def test_a_non_staff_user_cannot_verify_or_sync():
+def test_a_viewer_cannot_verify_or_sync():
     provider = offline_provider()
     viewer = token_client(make_user("viewer"))
     assert viewer.get(f"{V1}/providers/{provider.pk}/").status_code == 200

@@ -93,7 +93,7 @@ def test_a_job_awaiting_approval_is_rejected_and_other_jobs_answer_409(staff, pr
     assert staff.post(f"{V1}/jobs/{job.pk}/approve/").status_code == 409
 
 
-def test_a_non_staff_user_reads_jobs_but_cannot_act_on_them(provider):
+def test_a_viewer_reads_jobs_but_cannot_act_on_them(provider):
     job = make_job(provider)
     viewer = token_client(make_user("viewer"))
     assert viewer.get(f"{V1}/jobs/{job.pk}/").status_code == 200

@@ -4,12 +4,12 @@ QR code scan)."""
 import pytest
 
 from dtconsole.sync.models import UserLink
-from tests.factories import make_account, make_org, make_provider
+from tests.factories import make_account, make_org, make_provider, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_linked_staff_user_logs_in_with_dingtalk_and_lands_on_the_console(
+def test_a_linked_console_user_logs_in_with_dingtalk_and_lands_on_the_console(
     page, live_server, sandbox, django_user_model
 ):
     app = sandbox.app()
@@ -33,7 +33,7 @@ def test_a_linked_staff_user_logs_in_with_dingtalk_and_lands_on_the_console(
         userid="lina",
         unionid=seeded["unionId"],
     )
-    django_user_model.objects.create_user("lina", is_staff=True)
+    make_user("lina", "viewer")
 
     page.goto(f"{live_server.url}/login/")
     page.click("text=Log in with DingTalk — Acme")

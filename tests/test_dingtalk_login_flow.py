@@ -19,7 +19,7 @@ from dtconsole.audit.models import AuditEntry
 from dtconsole.directory.models import Account
 from dtconsole.providers.services import provider_client
 from dtconsole.sync.models import UserLink
-from tests.factories import make_account, make_org, make_provider
+from tests.factories import make_account, make_org, make_provider, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +122,8 @@ def lina_unionid(sandbox, app) -> str:
 
 
 @pytest.fixture
-def console_lina(django_user_model):
-    return django_user_model.objects.create_user("lina", password="unused-pass-123", is_staff=True)
+def console_lina(db):
+    return make_user("lina", "viewer")
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_starting_with_a_provider_without_qr_logon_is_not_found(client, sandbox,
 # --- the happy path --------------------------------------------------------------------------
 
 
-def test_a_linked_staff_user_logs_in_and_lands_on_home(
+def test_a_linked_console_user_logs_in_and_lands_on_home(
     client, ready, lina, console_lina, issued_tokens
 ):
     callback = sign_in(client, ready)
@@ -397,11 +397,32 @@ def test_an_account_without_a_console_user_is_refused(client, ready, console_lin
     assert "ask an administrator" in page
 
 
-@pytest.mark.parametrize("flag", ["is_staff", "is_active"])
-def test_a_console_user_who_is_not_active_staff_is_refused(client, ready, console_lina, flag):
-    setattr(console_lina, flag, False)
+def test_a_console_user_who_is_not_active_is_refused(client, ready, console_lina):
+    console_lina.is_active = False
     console_lina.save()
     refused(client.get(CALLBACK, sign_in(client, ready)), "no access to this console")
+
+
+def test_a_console_user_without_a_role_logs_in_and_sees_only_the_no_access_page(
+    client, ready, console_lina
+):
+    console_lina.groups.clear()
+    response = client.get(CALLBACK, sign_in(client, ready))
+    assert response.status_code == 302
+    page = client.get(reverse("directory:org_tree"))
+    assert page.status_code == 403
+    assert "no access to this console" in page.content.decode()
+
+
+def test_a_provider_whose_secret_cannot_be_decrypted_refuses_the_login_with_a_reason(
+    client, ready, settings
+):
+    from cryptography.fernet import Fernet
+
+    settings.CREDENTIALS_KEY = Fernet.generate_key().decode()
+    response = client.get(reverse("accounts:dingtalk_start", args=[ready.pk]))
+    assert response.status_code == 403
+    assert "DingTalk login is unavailable for this provider" in response.content.decode()
 
 
 def test_a_dingtalk_permission_error_shows_its_hint_instead_of_failing(client, sandbox, ready):

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import import_views, imports, services
 from dtconsole.directory.models import Account, ImportBatch, Membership, Organization
 from tests.factories import make_account, make_org
@@ -58,7 +59,7 @@ def account_row(username: str = "zhangwei", **cells: str) -> list[str]:
 
 
 def upload(kind: str, data: bytes) -> ImportBatch:
-    return imports.import_upload(user=None, kind=kind, filename=f"{kind}.csv", data=data)
+    return imports.import_upload(SYSTEM, kind=kind, filename=f"{kind}.csv", data=data)
 
 
 def upload_accounts(*rows: list[str]) -> ImportBatch:
@@ -80,7 +81,7 @@ def directory_counts() -> tuple[int, int, int]:
 def assert_commit_refused(batch: ImportBatch) -> None:
     before = directory_counts()
     with pytest.raises(imports.ImportRefused):
-        imports.import_commit(batch)
+        imports.import_commit(SYSTEM, batch)
     assert directory_counts() == before
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.PREVIEWED
@@ -103,7 +104,7 @@ def test_a_good_organisations_file_with_a_bom_commits_with_parents_listed_after_
     batch = upload("organizations", data.encode("utf-8"))
     assert imports.import_preview(batch).counts()["create"] == 3
 
-    counts = imports.import_commit(batch)
+    counts = imports.import_commit(SYSTEM, batch)
 
     assert counts == {"created": 3, "updated": 0, "unchanged": 0}
     team = Organization.objects.get(code="TEAM")
@@ -142,7 +143,7 @@ def test_a_good_accounts_file_in_gb18030_commits_with_primary_and_extra_membersh
         data.decode("utf-8")
     batch = upload("accounts", data)
 
-    assert imports.import_commit(batch)["created"] == 2
+    assert imports.import_commit(SYSTEM, batch)["created"] == 2
 
     wang = Account.objects.get(username="wangfang")
     assert (wang.display_name, wang.hired_date.isoformat()) == ("王芳", "2018-07-16")
@@ -154,7 +155,7 @@ def test_a_good_accounts_file_in_gb18030_commits_with_primary_and_extra_membersh
 
 def test_header_names_are_case_insensitive_and_optional_columns_may_be_left_out():
     batch = upload("accounts", b"UserName, Display_Name ,MOBILE\nlilei,Li Lei,13700001111\n")
-    imports.import_commit(batch)
+    imports.import_commit(SYSTEM, batch)
     assert Account.objects.get(username="lilei").mobile == "13700001111"
 
 
@@ -164,7 +165,7 @@ def test_existing_organisations_are_renamed_reordered_and_moved(rd):
     plan = imports.import_preview(batch)
     assert [row.action for row in plan.rows] == ["update", "unchanged"]
 
-    assert imports.import_commit(batch) == {"created": 0, "updated": 1, "unchanged": 1}
+    assert imports.import_commit(SYSTEM, batch) == {"created": 0, "updated": 1, "unchanged": 1}
 
     fe, mkt = Organization.objects.get(code="RD.FE"), Organization.objects.get(code="MKT")
     assert (fe.name, fe.order, fe.parent_id) == ("Web Frontend", 7, mkt.pk)
@@ -180,7 +181,7 @@ def test_existing_accounts_are_updated_and_a_listed_organisations_cell_replaces_
     )
     assert imports.import_preview(batch).rows[0].action == "update"
 
-    imports.import_commit(batch)
+    imports.import_commit(SYSTEM, batch)
 
     account.refresh_from_db()
     assert account.display_name == "张伟伟"
@@ -191,19 +192,19 @@ def test_existing_accounts_are_updated_and_a_listed_organisations_cell_replaces_
 def test_an_empty_organizations_cell_keeps_the_memberships_of_an_existing_account(rd):
     account = make_account("zhangwei", orgs=[rd], mobile="13800000001", email="")
     batch = upload_accounts(account_row("zhangwei", mobile="13800000001", title="Engineer"))
-    imports.import_commit(batch)
+    imports.import_commit(SYSTEM, batch)
     assert list(account.memberships.values_list("organization__code", flat=True)) == ["RD"]
 
 
 def test_a_file_that_changes_nothing_is_all_unchanged_rows():
     make_account("lilei", display_name="Li Lei", mobile="13700001111", email="")
     batch = upload_accounts(account_row("lilei", display_name="Li Lei", mobile="13700001111"))
-    assert imports.import_commit(batch) == {"created": 0, "updated": 0, "unchanged": 1}
+    assert imports.import_commit(SYSTEM, batch) == {"created": 0, "updated": 0, "unchanged": 1}
 
 
 def test_a_full_width_semicolon_also_separates_organisation_codes(rd):
     batch = upload_accounts(account_row("lilei", organizations="RD；RD.FE"))
-    imports.import_commit(batch)
+    imports.import_commit(SYSTEM, batch)
     assert Membership.objects.filter(account__username="lilei").count() == 2
 
 
@@ -450,10 +451,10 @@ def test_an_oversized_file_is_refused_on_the_upload_form(admin_client, settings)
 
 def test_a_committed_batch_cannot_be_committed_twice():
     batch = upload_accounts(account_row("lilei"))
-    imports.import_commit(batch)
+    imports.import_commit(SYSTEM, batch)
     before = directory_counts()
     with pytest.raises(imports.ImportRefused, match="already imported"):
-        imports.import_commit(batch)
+        imports.import_commit(SYSTEM, batch)
     assert directory_counts() == before
 
 
@@ -462,17 +463,17 @@ def test_a_row_refused_during_commit_rolls_back_every_row_and_marks_the_batch_fa
 ):
     real_create = services.account_create
 
-    def flaky_create(**fields):
+    def flaky_create(actor, **fields):
         if fields["username"] == "third":
             raise services.DirectoryError("DingTalk-like race: somebody took it")
-        return real_create(**fields)
+        return real_create(actor, **fields)
 
     monkeypatch.setattr(services, "account_create", flaky_create)
     batch = upload_accounts(
         account_row("first", organizations="RD"), account_row("second"), account_row("third")
     )
     with pytest.raises(imports.ImportFailed, match="row 4: DingTalk-like race"):
-        imports.import_commit(batch)
+        imports.import_commit(SYSTEM, batch)
 
     assert directory_counts() == (2, 0, 0)
     batch.refresh_from_db()
@@ -485,7 +486,7 @@ def test_a_clash_that_appears_after_the_preview_refuses_the_commit():
     assert imports.import_preview(batch).is_valid
     make_account("someone", mobile="13800000001")
     with pytest.raises(imports.ImportRefused, match="1 row"):
-        imports.import_commit(batch)
+        imports.import_commit(SYSTEM, batch)
     assert not Account.objects.filter(username="new").exists()
 
 
@@ -566,7 +567,7 @@ def test_a_file_level_problem_is_shown_on_the_upload_form(admin_client):
 
 
 def test_a_failed_commit_is_shown_on_the_preview_and_nothing_is_written(admin_client, monkeypatch):
-    def broken_create(**fields):
+    def broken_create(actor, **fields):
         raise services.DirectoryError("the directory is locked")
 
     monkeypatch.setattr(services, "account_create", broken_create)
@@ -587,7 +588,7 @@ def test_the_sample_files_download_and_import_cleanly(admin_client):
         batch = upload(kind, data)
         plan = imports.import_preview(batch)
         assert plan.is_valid, [str(e) for e in plan.errors]
-        imports.import_commit(batch)
+        imports.import_commit(SYSTEM, batch)
     assert Account.objects.filter(mobile__startswith="+852-").exists()
     assert Account.objects.filter(display_name="张伟").exists()
     multi = [a for a in Account.objects.all() if a.memberships.count() > 1]

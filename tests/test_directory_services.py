@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.directory.services import DirectoryError
@@ -40,7 +41,7 @@ def test_a_child_organisation_extends_its_parents_path():
 
 def test_renaming_an_organisation_keeps_its_path():
     org = make_org("Sales")
-    services.organization_update(org, name="Sales and marketing", code="S1", order=3)
+    services.organization_update(SYSTEM, org, name="Sales and marketing", code="S1", order=3)
     org = reload(org)
     assert (org.name, org.code, org.order, org.path) == (
         "Sales and marketing",
@@ -54,7 +55,7 @@ def test_moving_an_organisation_rewrites_the_paths_and_depths_of_its_subtree():
     a, b = make_org("A"), make_org("B")
     child = make_org("Child", parent=a)
     leaf = make_org("Leaf", parent=child)
-    services.organization_move(child, b)
+    services.organization_move(SYSTEM, child, b)
     child, leaf = reload(child), reload(leaf)
     assert child.parent_id == b.pk
     assert child.path == f"/{b.pk}/{child.pk}/" and child.depth == 1
@@ -66,7 +67,7 @@ def test_moving_an_organisation_deeper_increases_the_depth_of_its_subtree():
     b = make_org("B", parent=make_org("B parent", parent=a))
     child = make_org("Child", parent=a)
     leaf = make_org("Leaf", parent=child)
-    services.organization_move(child, b)
+    services.organization_move(SYSTEM, child, b)
     assert reload(child).depth == 3
     assert reload(leaf).depth == 4
     assert reload(leaf).path == f"{reload(b).path}{child.pk}/{leaf.pk}/"
@@ -76,7 +77,7 @@ def test_moving_an_organisation_to_the_top_level_makes_it_a_root():
     a = make_org("A")
     child = make_org("Child", parent=a)
     leaf = make_org("Leaf", parent=child)
-    services.organization_move(child, None)
+    services.organization_move(SYSTEM, child, None)
     child, leaf = reload(child), reload(leaf)
     assert child.parent_id is None and child.path == f"/{child.pk}/" and child.depth == 0
     assert leaf.path == f"/{child.pk}/{leaf.pk}/" and leaf.depth == 1
@@ -85,14 +86,14 @@ def test_moving_an_organisation_to_the_top_level_makes_it_a_root():
 def test_moving_an_organisation_into_itself_is_refused():
     org = make_org("A")
     with pytest.raises(DirectoryError, match="inside its own subtree"):
-        services.organization_move(org, org)
+        services.organization_move(SYSTEM, org, org)
 
 
 def test_moving_an_organisation_under_its_child_is_refused():
     org = make_org("A")
     child = make_org("Child", parent=org)
     with pytest.raises(DirectoryError, match="inside its own subtree"):
-        services.organization_move(org, child)
+        services.organization_move(SYSTEM, org, child)
     assert reload(org).parent_id is None
 
 
@@ -100,7 +101,7 @@ def test_moving_an_organisation_under_a_deep_descendant_is_refused_and_changes_n
     org = make_org("A")
     deep = make_org("D", parent=make_org("C", parent=make_org("B", parent=org)))
     with pytest.raises(DirectoryError):
-        services.organization_move(org, deep)
+        services.organization_move(SYSTEM, org, deep)
     assert reload(org).path == f"/{org.pk}/"
     assert reload(deep).depth == 3
 
@@ -110,7 +111,7 @@ def test_moving_next_to_a_sibling_with_the_same_name_is_refused_on_the_name():
     make_org("Sales", parent=b)
     sales = make_org("Sales", parent=a)
     with pytest.raises(ValidationError) as exc:
-        services.organization_move(sales, b)
+        services.organization_move(SYSTEM, sales, b)
     assert "name" in field_errors(exc)
     assert reload(sales).parent_id == a.pk
 
@@ -119,21 +120,21 @@ def test_deleting_an_organisation_with_children_is_refused():
     org = make_org("A")
     make_org("Child", parent=org)
     with pytest.raises(DirectoryError, match="sub-organisation"):
-        services.organization_delete(org)
+        services.organization_delete(SYSTEM, org)
     assert Organization.objects.filter(pk=org.pk).exists()
 
 
 def test_deleting_an_organisation_returns_its_member_count_and_keeps_the_accounts():
     org = make_org("A")
     accounts = [make_account(orgs=[org]) for _ in range(2)]
-    assert services.organization_delete(org) == 2
+    assert services.organization_delete(SYSTEM, org) == 2
     assert Account.objects.filter(pk__in=[a.pk for a in accounts]).count() == 2
 
 
 def test_deleting_an_accounts_primary_organisation_promotes_its_next_membership():
     first, second = make_org("First"), make_org("Second")
     account = make_account(orgs=[first, second])
-    services.organization_delete(first)
+    services.organization_delete(SYSTEM, first)
     membership = Membership.objects.get(account=account)
     assert membership.organization_id == second.pk and membership.is_primary
 
@@ -166,7 +167,7 @@ def test_renaming_to_a_siblings_name_is_refused():
     make_org("Sales", parent=parent)
     other = make_org("Support", parent=parent)
     with pytest.raises(ValidationError) as exc:
-        services.organization_update(other, name="Sales", code=None, order=0)
+        services.organization_update(SYSTEM, other, name="Sales", code=None, order=0)
     assert "name" in field_errors(exc)
 
 
@@ -210,7 +211,7 @@ def test_an_empty_code_is_stored_as_none_so_many_organisations_can_have_none():
 
 def test_the_first_membership_of_an_account_is_primary():
     account = make_account()
-    membership = services.membership_add(account, make_org())
+    membership = services.membership_add(SYSTEM, account, make_org())
     assert membership.is_primary
 
 
@@ -224,7 +225,7 @@ def test_an_account_created_in_several_organisations_has_the_first_as_primary():
 def test_an_account_created_with_a_primary_outside_its_list_joins_it_as_primary():
     a, b = make_org(), make_org()
     account = services.account_create(
-        username="zhang.wei", display_name="Zhang Wei", organizations=[a], primary=b
+        SYSTEM, username="zhang.wei", display_name="Zhang Wei", organizations=[a], primary=b
     )
     assert primary_org_id(account) == b.pk
     assert account.memberships.count() == 2
@@ -233,14 +234,14 @@ def test_an_account_created_with_a_primary_outside_its_list_joins_it_as_primary(
 def test_adding_a_second_membership_keeps_the_first_primary():
     a, b = make_org(), make_org()
     account = make_account(orgs=[a])
-    assert not services.membership_add(account, b).is_primary
+    assert not services.membership_add(SYSTEM, account, b).is_primary
     assert primary_org_id(account) == a.pk
 
 
 def test_adding_a_membership_as_primary_moves_the_primary_flag():
     a, b = make_org(), make_org()
     account = make_account(orgs=[a])
-    services.membership_add(account, b, primary=True)
+    services.membership_add(SYSTEM, account, b, primary=True)
     assert primary_org_id(account) == b.pk
     assert account.memberships.filter(is_primary=True).count() == 1
 
@@ -249,35 +250,35 @@ def test_adding_the_same_organisation_twice_is_refused():
     org = make_org()
     account = make_account(orgs=[org])
     with pytest.raises(DirectoryError, match="already a member"):
-        services.membership_add(account, org)
+        services.membership_add(SYSTEM, account, org)
 
 
 def test_removing_the_primary_membership_promotes_the_next_one():
     a, b, c = make_org(), make_org(), make_org()
     account = make_account(orgs=[a])
-    services.membership_add(account, b, order=2)
-    services.membership_add(account, c, order=1)
-    services.membership_remove(account.memberships.get(organization=a))
+    services.membership_add(SYSTEM, account, b, order=2)
+    services.membership_add(SYSTEM, account, c, order=1)
+    services.membership_remove(SYSTEM, account.memberships.get(organization=a))
     assert primary_org_id(account) == c.pk
 
 
 def test_removing_a_secondary_membership_keeps_the_primary():
     a, b = make_org(), make_org()
     account = make_account(orgs=[a, b])
-    services.membership_remove(account.memberships.get(organization=b))
+    services.membership_remove(SYSTEM, account.memberships.get(organization=b))
     assert primary_org_id(account) == a.pk
 
 
 def test_removing_the_last_membership_leaves_no_primary():
     account = make_account(orgs=[make_org()])
-    services.membership_remove(account.memberships.get())
+    services.membership_remove(SYSTEM, account.memberships.get())
     assert not account.memberships.exists()
 
 
 def test_set_primary_makes_exactly_one_membership_primary():
     a, b = make_org(), make_org()
     account = make_account(orgs=[a, b])
-    services.membership_set_primary(account.memberships.get(organization=b))
+    services.membership_set_primary(SYSTEM, account.memberships.get(organization=b))
     assert list(
         account.memberships.filter(is_primary=True).values_list("organization", flat=True)
     ) == [b.pk]
@@ -303,7 +304,7 @@ def test_valid_usernames_are_accepted(username):
 )
 def test_invalid_usernames_are_refused(username):
     with pytest.raises(ValidationError) as exc:
-        services.account_create(username=username, display_name="Someone")
+        services.account_create(SYSTEM, username=username, display_name="Someone")
     assert "username" in field_errors(exc)
     assert not Account.objects.exists()
 
@@ -368,7 +369,7 @@ def test_two_accounts_cannot_share_a_username():
 
 def test_an_account_keeps_its_own_mobile_and_email_when_updated():
     account = make_account(mobile="13800138000", email="a@example.com")
-    services.account_update(account, display_name="New name")
+    services.account_update(SYSTEM, account, display_name="New name")
     assert Account.objects.get(pk=account.pk).display_name == "New name"
 
 
@@ -376,7 +377,7 @@ def test_updating_an_account_to_another_accounts_mobile_is_refused():
     make_account(mobile="13800138000")
     account = make_account(mobile="13900139000")
     with pytest.raises(ValidationError) as exc:
-        services.account_update(account, mobile="13800138000")
+        services.account_update(SYSTEM, account, mobile="13800138000")
     assert "mobile" in field_errors(exc)
     assert Account.objects.get(pk=account.pk).mobile == "13900139000"
 
@@ -384,7 +385,7 @@ def test_updating_an_account_to_another_accounts_mobile_is_refused():
 def test_a_username_cannot_change():
     account = make_account("zhang.wei")
     with pytest.raises(DirectoryError, match="cannot change"):
-        services.account_update(account, username="wei.zhang")
+        services.account_update(SYSTEM, account, username="wei.zhang")
     assert Account.objects.get(pk=account.pk).username == "zhang.wei"
 
 
@@ -397,20 +398,20 @@ def test_an_account_with_an_invalid_attribute_creates_no_membership():
 
 def test_disabling_and_enabling_an_account_changes_its_status():
     account = make_account()
-    services.account_set_status(account, Account.Status.DISABLED)
+    services.account_set_status(SYSTEM, account, Account.Status.DISABLED)
     assert Account.objects.get(pk=account.pk).status == "disabled"
-    services.account_set_status(account, Account.Status.ACTIVE)
+    services.account_set_status(SYSTEM, account, Account.Status.ACTIVE)
     assert Account.objects.get(pk=account.pk).is_active
 
 
 def test_an_unknown_status_is_refused():
     with pytest.raises(DirectoryError):
-        services.account_set_status(make_account(), "gone")
+        services.account_set_status(SYSTEM, make_account(), "gone")
 
 
 def test_deleting_an_account_deletes_its_memberships_but_not_its_organisations():
     org = make_org()
     account = make_account(orgs=[org])
-    services.account_delete(account)
+    services.account_delete(SYSTEM, account)
     assert not Membership.objects.exists()
     assert Organization.objects.filter(pk=org.pk).exists()

@@ -11,6 +11,7 @@ import time
 import pytest
 from django.utils import timezone
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services as directory
 from dtconsole.directory.models import Account, Membership
 from dtconsole.sync import engine, watchdog
@@ -94,7 +95,7 @@ def assert_converged(sandbox, corp_id):
 
 
 def run(provider) -> SyncJob:
-    job = sync_job_enqueue(None, provider, kind="full", trigger="manual")
+    job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
     engine.run_job(job.pk)
     job.refresh_from_db()
     return job
@@ -125,7 +126,7 @@ def test_a_worker_killed_three_times_converges_and_loses_no_event(sandbox, setti
     provider = make_provider(sandbox, app, [(company, 1)], qps=20)
     worker = start_worker(tmp_path, 0)
     try:
-        job = sync_job_enqueue(None, provider, kind="full", trigger="manual")
+        job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
         for kill_number in range(1, 4):
             threshold = ACCOUNTS * kill_number // 5
             wait_for(
@@ -195,20 +196,22 @@ def test_directory_edits_during_a_full_sync_all_reach_dingtalk(sandbox, tmp_path
     provider = make_provider(sandbox, app, [(company, 1)], qps=40, incremental_enabled=True)
     worker = start_worker(tmp_path, 0)
     try:
-        job = sync_job_enqueue(None, provider, kind="full", trigger="manual")
+        job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
         wait_for(lambda: UserLink.objects.count() >= ACCOUNTS // 4, 120, "the sync to be under way")
         rng = random.Random(5)
         accounts = list(Account.objects.order_by("pk"))
         teams = list(company.children.first().children.all())
         for account in rng.sample(accounts, min(30, len(accounts))):
-            directory.account_update(account, title=f"Edited {rng.randrange(1000)}")
+            directory.account_update(SYSTEM, account, title=f"Edited {rng.randrange(1000)}")
         for account in rng.sample(accounts, 5):
             directory.membership_add(
-                account, rng.choice(teams), primary=True
+                SYSTEM, account, rng.choice(teams), primary=True
             ) if not account.memberships.filter(organization__in=teams).exists() else None
         for account in rng.sample(accounts, 5):
-            directory.account_set_status(account, "disabled")
-        directory.organization_update(teams[0], name="Renamed Team", code=teams[0].code, order=0)
+            directory.account_set_status(SYSTEM, account, "disabled")
+        directory.organization_update(
+            SYSTEM, teams[0], name="Renamed Team", code=teams[0].code, order=0
+        )
 
         def settled() -> bool:
             jobs = SyncJob.objects.filter(provider=provider)

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.directory.seeding import directory_is_empty, level_sizes, seed_directory
@@ -82,9 +83,9 @@ def test_a_seeded_tree_behaves_like_a_service_built_one_when_moved_and_extended(
     seed(orgs=60, accounts=20)
     leaf = Organization.objects.order_by("-depth", "id").first()
     division = Organization.objects.filter(depth=1).exclude(pk__in=leaf.ancestor_ids()).first()
-    moved = services.organization_move(leaf, division)
+    moved = services.organization_move(SYSTEM, leaf, division)
     assert moved.path == f"{division.path}{leaf.pk}/" and moved.depth == 2
-    child = services.organization_create(name="新团队", parent=moved)
+    child = services.organization_create(SYSTEM, name="新团队", parent=moved)
     assert child.path == f"{moved.path}{child.pk}/" and child.depth == 3
 
 
@@ -155,7 +156,7 @@ def test_seeding_a_directory_that_is_not_empty_is_refused_without_if_empty():
 
 def test_new_rows_after_seeding_get_fresh_ids():
     seed_directory(orgs=10, accounts=5, seed=1)
-    org = services.organization_create(name="After the seed")
-    account = services.account_create(username="after.seed", display_name="After Seed")
+    org = services.organization_create(SYSTEM, name="After the seed")
+    account = services.account_create(SYSTEM, username="after.seed", display_name="After Seed")
     assert org.pk > max(Organization.objects.exclude(pk=org.pk).values_list("pk", flat=True))
     assert account.pk > max(Account.objects.exclude(pk=account.pk).values_list("pk", flat=True))

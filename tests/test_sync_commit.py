@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services as directory
 from dtconsole.directory.models import Account
 from dtconsole.sync.apply import LinkWrite, Recorder
@@ -26,7 +27,7 @@ def test_an_account_deleted_while_dingtalk_creates_it_leaves_dingtalk_on_the_nex
     sandbox.control("POST", "faults", path=CREATE, kind="slow", delay=1.5)
 
     def delete_ann() -> None:
-        directory.account_delete(Account.objects.get(pk=ann.pk))
+        directory.account_delete(SYSTEM, Account.objects.get(pk=ann.pk))
         connection.close()
 
     deleter = threading.Timer(0.5, delete_ann)
@@ -65,7 +66,7 @@ def test_a_link_refused_by_the_database_fails_only_its_own_object(sandbox):
     company = make_org("Company", code="co")
     ann, bob, cai = (make_account(name, orgs=[company]) for name in ("ann", "bob", "cai"))
     provider = make_provider(sandbox, sandbox.app(), [(company, 1)])
-    job = sync_job_enqueue(None, provider, kind="full", trigger="manual")
+    job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
     recorder = Recorder(job)
     recorder._committing = True  # as while another thread commits: the three share a batch
     for account, userid in ((ann, "u-ann"), (bob, "u-ann"), (cai, "u-cai")):

@@ -2,6 +2,7 @@
 
 import pytest
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services as directory
 from dtconsole.providers.services import provider_client
 from dtconsole.sync import engine
@@ -15,7 +16,7 @@ WRITE_PATHS = ("create", "update", "delete")
 
 
 def run_full(provider, **kw) -> SyncJob:
-    job = sync_job_enqueue(None, provider, kind="full", trigger="manual", **kw)
+    job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual", **kw)
     engine.run_job(job.pk)
     job.refresh_from_db()
     return job
@@ -95,9 +96,11 @@ def test_renames_moves_and_membership_changes_keep_ids(sandbox, provider, tree):
     run_full(provider)
     depts, _ = dingtalk(sandbox, provider.corp_id)
     ids = {d["name"]: d["dept_id"] for d in depts.values()}
-    directory.organization_update(tree["platform"], name="Platform Engineering", code="pf", order=0)
-    directory.organization_move(tree["mobile"], tree["sales"])
-    directory.membership_add(tree["cai"], tree["platform"], primary=True)
+    directory.organization_update(
+        SYSTEM, tree["platform"], name="Platform Engineering", code="pf", order=0
+    )
+    directory.organization_move(SYSTEM, tree["mobile"], tree["sales"])
+    directory.membership_add(SYSTEM, tree["cai"], tree["platform"], primary=True)
     job = run_full(provider)
     assert job.status == "succeeded", job.error
     depts, users = dingtalk(sandbox, provider.corp_id)
@@ -125,10 +128,10 @@ def test_a_disabled_account_and_a_deleted_organisation_leave_dingtalk(sandbox, p
     provider.deletion_threshold_percent = 100
     provider.save()
     run_full(provider)
-    directory.account_set_status(tree["ann"], "disabled")
-    directory.account_delete(tree["cai"])
-    directory.membership_remove(tree["bob"].memberships.get(organization=tree["sales"]))
-    directory.organization_delete(tree["sales"])
+    directory.account_set_status(SYSTEM, tree["ann"], "disabled")
+    directory.account_delete(SYSTEM, tree["cai"])
+    directory.membership_remove(SYSTEM, tree["bob"].memberships.get(organization=tree["sales"]))
+    directory.organization_delete(SYSTEM, tree["sales"])
     job = run_full(provider)
     assert job.status == "succeeded", (
         job.error,
@@ -142,7 +145,7 @@ def test_a_disabled_account_and_a_deleted_organisation_leave_dingtalk(sandbox, p
 @pytest.mark.parametrize("key", ["userid", "mobile", "email", "job_number"])
 def test_an_existing_dingtalk_user_is_adopted_by_each_matching_key(sandbox, provider, tree, key):
     ann = tree["ann"]
-    directory.account_update(ann, job_number="E100")
+    directory.account_update(SYSTEM, ann, job_number="E100")
     existing = {
         "userid": "dt-ann",
         "name": "Ann (DingTalk)",
@@ -189,7 +192,7 @@ def test_one_bad_account_fails_with_a_clear_event_while_the_others_succeed(sandb
         mobile="13700001111",
         dept_id_list=[1],
     )
-    directory.account_update(tree["cai"], mobile="13700001111")
+    directory.account_update(SYSTEM, tree["cai"], mobile="13700001111")
     provider.match_keys = ["userid"]
     provider.save()
     job = run_full(provider)
@@ -201,7 +204,7 @@ def test_one_bad_account_fails_with_a_clear_event_while_the_others_succeed(sandb
 
 
 def test_a_mapping_error_fails_that_account_only(sandbox, provider, tree):
-    directory.account_update(tree["bob"], title="x" * 200)
+    directory.account_update(SYSTEM, tree["bob"], title="x" * 200)
     provider.field_mappings.filter(target="title").update(
         source_kind="expression", source="title + title"
     )
@@ -228,8 +231,8 @@ def test_the_deletion_threshold_stops_a_run_until_approved(sandbox, provider, tr
     provider.deletion_threshold_count = 1
     provider.deletion_threshold_percent = 100
     provider.save()
-    directory.account_delete(tree["ann"])
-    directory.account_delete(tree["cai"])
+    directory.account_delete(SYSTEM, tree["ann"])
+    directory.account_delete(SYSTEM, tree["cai"])
     job = run_full(provider)
     assert job.status == "awaiting_approval" and job.counters["pending_deletions"] == 2
     _, users = dingtalk(sandbox, provider.corp_id)

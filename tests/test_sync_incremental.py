@@ -2,6 +2,7 @@
 
 import pytest
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services as directory
 from dtconsole.sync import engine
 from dtconsole.sync.models import PendingChange, SyncEvent, SyncJob
@@ -24,7 +25,7 @@ def setup(sandbox):
 def edit(django_capture_on_commit_callbacks, fn, *args, **kw):
     """Run a directory service and its after-commit hooks, as a real request would."""
     with django_capture_on_commit_callbacks(execute=True):
-        return fn(*args, **kw)
+        return fn(SYSTEM, *args, **kw)
 
 
 def run_queued() -> list[SyncJob]:
@@ -92,7 +93,7 @@ def test_new_accounts_renamed_and_deleted_organisations_follow(
     run_full(provider)
     ed = lambda fn, *a, **k: edit(django_capture_on_commit_callbacks, fn, *a, **k)  # noqa: E731
     ed(directory.organization_update, team, name="Platform", code="team", order=0)
-    newbie = ed(make_account, "newbie", orgs=[team])
+    newbie = ed(lambda _actor: make_account("newbie", orgs=[team]))
     ops = ed(directory.organization_create, name="Ops", parent=company, code="ops")
     run_queued()
     depts, users = dingtalk(sandbox, provider.corp_id)

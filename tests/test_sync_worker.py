@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.sync import watchdog
 from dtconsole.sync.models import SyncEvent, SyncJob, UserLink
 from dtconsole.sync.services import sync_job_enqueue
@@ -67,7 +68,7 @@ def test_a_worker_killed_mid_run_is_resumed_without_duplicates_or_lost_events(
 
     worker = start_worker(tmp_path, 1)
     try:
-        job = sync_job_enqueue(None, provider, kind="full", trigger="manual")
+        job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
         wait_for(lambda: UserLink.objects.count() >= 15, 60, "the first users to be created")
         kill(worker)
         job.refresh_from_db()

@@ -11,9 +11,10 @@ The flow has two halves:
   account, and logs in that account's console user.
 
 Who may log in: the **console user** of a directory account is the Django user whose username
-equals the account's username and who is active and staff. The account must be active and
-linked (by a sync) to the DingTalk user who signed in. Anything else is refused with a
-:class:`LoginRefused` that says what to do next.
+equals the account's username and who is active; that user's role decides what they see (no
+role: the no-access page). The account must be active and linked (by a sync) to the DingTalk
+user who signed in. Anything else is refused with a :class:`LoginRefused` that says what to
+do next.
 
 Codes and tokens are never stored, logged, rendered or audited.
 """
@@ -42,7 +43,7 @@ from connectors.dingtalk.errors import AuthError, DingTalkError, NotFound
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Account
 from dtconsole.providers.models import IdentityProvider
-from dtconsole.providers.services import provider_client
+from dtconsole.providers.services import ProviderError, provider_client
 from dtconsole.sync.models import UserLink
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,15 @@ DISABLED = _("Your account is disabled.")
 DISABLED_NEXT = _("Ask an administrator to enable your account in the directory.")
 NO_CONSOLE_USER = _("You have no access to this console: ask an administrator.")
 NO_CONSOLE_USER_NEXT = _(
-    "An administrator gives access by creating an active staff console user whose username "
-    "is your directory username."
+    "An administrator gives access on the Users page by creating a console user whose "
+    "username is your directory username, with a role."
 )
 DINGTALK_FAILED = _("DingTalk could not complete the login. Try again in a moment.")
+UNAVAILABLE = _("DingTalk login is unavailable for this provider right now.")
+UNAVAILABLE_NEXT = _(
+    "Log in with your username and password, and tell an administrator: the provider's "
+    "stored AppSecret or API endpoints need attention."
+)
 
 
 class LoginRefused(Exception):
@@ -128,8 +134,12 @@ def start_login(request: HttpRequest, provider: IdentityProvider) -> str:
     newest = sorted(pending.items(), key=lambda item: item[1]["at"])[-MAX_PENDING:]
     request.session[SESSION_KEY] = dict(newest)
     redirect_uri = request.build_absolute_uri(reverse("accounts:dingtalk_callback"))
-    with provider_client(provider) as client:
-        return client.login_url(redirect_uri=redirect_uri, state=state)
+    try:
+        with provider_client(provider) as client:
+            return client.login_url(redirect_uri=redirect_uri, state=state)
+    except ProviderError as exc:
+        log.warning("DingTalk login via provider %s unavailable: %s", provider.pk, exc)
+        raise LoginRefused(UNAVAILABLE, UNAVAILABLE_NEXT) from None
 
 
 def _live_pending(value: Any) -> dict[str, dict[str, Any]]:
@@ -204,6 +214,9 @@ def _dingtalk_userid(provider: IdentityProvider, code: str) -> str:
             return _userid_for(client, provider, me.union_id)
     except NotFound:
         raise LoginRefused(NOT_IN_ORG, NOT_IN_ORG_NEXT) from None
+    except ProviderError as exc:
+        log.warning("DingTalk login via provider %s unavailable: %s", provider.pk, exc)
+        raise LoginRefused(UNAVAILABLE, UNAVAILABLE_NEXT) from None
     except DingTalkError as exc:
         log.warning("DingTalk login via provider %s failed: %r", provider.pk, exc)
         raise LoginRefused(DINGTALK_FAILED, exc.hint) from None
@@ -236,9 +249,9 @@ def _linked_account(provider: IdentityProvider, userid: str) -> Account:
 
 
 def _console_user(account: Account) -> AbstractBaseUser:
-    """The account's console user: same username, active and staff (see the module doc)."""
+    """The account's console user: same username, active; its role decides what it sees."""
     users = get_user_model()
-    lookup = {users.USERNAME_FIELD: account.username, "is_active": True, "is_staff": True}
+    lookup = {users.USERNAME_FIELD: account.username, "is_active": True}
     user = users.objects.filter(**lookup).first()
     if user is None:
         raise LoginRefused(NO_CONSOLE_USER, NO_CONSOLE_USER_NEXT)

@@ -20,7 +20,10 @@ def home(request: HttpRequest) -> HttpResponse:
 def dingtalk_start(request: HttpRequest, provider_id: int) -> HttpResponse:
     """Send the browser to DingTalk's login page for a provider that offers QR code logon."""
     provider = get_object_or_404(dingtalk_login.login_providers(), pk=provider_id)
-    return redirect(dingtalk_login.start_login(request, provider))
+    try:
+        return redirect(dingtalk_login.start_login(request, provider))
+    except LoginRefused as refusal:
+        return _refused(request, refusal)
 
 
 @login_not_required
@@ -30,6 +33,10 @@ def dingtalk_callback(request: HttpRequest) -> HttpResponse:
     try:
         result = dingtalk_login.finish_login(request, request.GET)
     except LoginRefused as refusal:
-        context = {"form": AuthenticationForm(request), "dingtalk_refusal": refusal}
-        return render(request, "registration/login.html", context, status=403)
+        return _refused(request, refusal)
     return redirect(result.next_url)
+
+
+def _refused(request: HttpRequest, refusal: LoginRefused) -> HttpResponse:
+    context = {"form": AuthenticationForm(request), "dingtalk_refusal": refusal}
+    return render(request, "registration/login.html", context, status=403)

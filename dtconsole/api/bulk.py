@@ -17,6 +17,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from dtconsole.access import roles
+from dtconsole.access.services import require
+from dtconsole.audit.services import audit_batch
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.directory.services import DirectoryError
@@ -124,24 +127,27 @@ def _item(index: int, errors: list[ItemError], field: str) -> Iterator[None]:
 
 
 @transaction.atomic
-def accounts_bulk_upsert(items: Sequence[dict[str, Any]]) -> BulkResult:
+def accounts_bulk_upsert(actor: Any, items: Sequence[dict[str, Any]]) -> BulkResult:
     """Create or update each account (keyed by username); all or nothing.
 
     Absent attributes are kept on update; ``organizations`` (codes, first primary), when
     present, replaces the memberships. An unchanged account is not written (nor synced).
     """
+    require(actor, roles.CHANGE_DIRECTORY)
     orgs = _orgs_by_code({code for item in items for code in item.get("organizations", ())})
     errors = _duplicates(items, "username") + _account_org_errors(items, orgs)
     if errors:
         raise BulkError(errors)
     existing = Account.objects.in_bulk([item["username"] for item in items], field_name="username")
     result = BulkResult()
-    for index, item in enumerate(items):
-        with _item(index, errors, NON_FIELD):
-            account, action = _upsert_account(item, existing.get(item["username"]), orgs)
-            result.add(index, account.username, account.pk, action)
-    if errors:
-        raise BulkError(errors)
+    label = _("API bulk upsert of %(n)d accounts") % {"n": len(items)}
+    with audit_batch(actor, "account.bulk_upsert", object_type="directory.account", label=label):
+        for index, item in enumerate(items):
+            with _item(index, errors, NON_FIELD):
+                account, action = _upsert_account(actor, item, existing.get(item["username"]), orgs)
+                result.add(index, account.username, account.pk, action)
+        if errors:
+            raise BulkError(errors)
     return result
 
 
@@ -167,21 +173,21 @@ def _account_org_errors(
 
 
 def _upsert_account(
-    item: dict[str, Any], account: Account | None, orgs: dict[str, Organization]
+    actor: Any, item: dict[str, Any], account: Account | None, orgs: dict[str, Organization]
 ) -> tuple[Account, str]:
     fields = {k: v for k, v in item.items() if k != "organizations"}
     wanted = [orgs[c] for c in item["organizations"]] if "organizations" in item else None
     if account is None:
-        return services.account_create(organizations=wanted or [], **fields), CREATED
+        return services.account_create(actor, organizations=wanted or [], **fields), CREATED
     changed = {k: v for k, v in fields.items() if getattr(account, k) != v}
     current = list(
         Membership.objects.filter(account=account).order_by("-is_primary", "order", "id")
     )
     replace = wanted is not None and _memberships_differ(current, wanted)
     if changed:
-        account = services.account_update(account, **changed)
+        account = services.account_update(actor, account, **changed)
     if replace:
-        _replace_memberships(account, current, wanted)
+        _replace_memberships(actor, account, current, wanted)
     return account, UPDATED if changed or replace else UNCHANGED
 
 
@@ -191,33 +197,34 @@ def _memberships_differ(current: list[Membership], wanted: list[Organization]) -
 
 
 def _replace_memberships(
-    account: Account, current: list[Membership], wanted: list[Organization]
+    actor: Any, account: Account, current: list[Membership], wanted: list[Organization]
 ) -> None:
     """Make ``wanted`` the account's memberships (the first primary) through the services."""
     by_org = {m.organization_id: m for m in current}
     for position, org in enumerate(wanted):
         if org.pk not in by_org:
             by_org[org.pk] = services.membership_add(
-                account, org, primary=position == 0, order=position
+                actor, account, org, primary=position == 0, order=position
             )
     if wanted and not by_org[wanted[0].pk].is_primary:
-        services.membership_set_primary(by_org[wanted[0].pk])
+        services.membership_set_primary(actor, by_org[wanted[0].pk])
     keep = {org.pk for org in wanted}
     for org_id, membership in by_org.items():
         if org_id not in keep:
-            services.membership_remove(Membership.objects.get(pk=membership.pk))
+            services.membership_remove(actor, Membership.objects.get(pk=membership.pk))
 
 
 # --- organisations ---------------------------------------------------------------------------
 
 
 @transaction.atomic
-def organizations_bulk_upsert(items: Sequence[dict[str, Any]]) -> BulkResult:
+def organizations_bulk_upsert(actor: Any, items: Sequence[dict[str, Any]]) -> BulkResult:
     """Create, rename, reorder or move each organisation (keyed by code); all or nothing.
 
     A parent is a code of the directory or of this request (written parents first); absent
     ``name``/``order``/``parent`` are kept on update.
     """
+    require(actor, roles.CHANGE_DIRECTORY)
     errors = _duplicates(items, "code")
     codes = {item["code"] for item in items} | {item["parent"] for item in items if _parent(item)}
     known = set(_orgs_by_code(codes))
@@ -226,12 +233,16 @@ def organizations_bulk_upsert(items: Sequence[dict[str, Any]]) -> BulkResult:
     if errors:
         raise BulkError(errors)
     result = BulkResult()
-    for index in order:
-        with _item(index, errors, "parent"):
-            org, action = _upsert_organization(items[index])
-            result.add(index, org.code or "", org.pk, action)
-    if errors:
-        raise BulkError(errors)
+    label = _("API bulk upsert of %(n)d organisations") % {"n": len(items)}
+    with audit_batch(
+        actor, "organization.bulk_upsert", object_type="directory.organization", label=label
+    ):
+        for index in order:
+            with _item(index, errors, "parent"):
+                org, action = _upsert_organization(actor, items[index])
+                result.add(index, org.code or "", org.pk, action)
+        if errors:
+            raise BulkError(errors)
     return result
 
 
@@ -269,13 +280,14 @@ def _parents_first(items: Sequence[dict[str, Any]], errors: list[ItemError]) -> 
     return order
 
 
-def _upsert_organization(item: dict[str, Any]) -> tuple[Organization, str]:
+def _upsert_organization(actor: Any, item: dict[str, Any]) -> tuple[Organization, str]:
     org = Organization.objects.filter(code=item["code"]).first()
     parent = _parent_org(item)
     if org is None:
         if not item.get("name"):
             raise ValidationError({"name": _("A name is required to create an organisation.")})
         created = services.organization_create(
+            actor,
             name=item["name"],
             parent=None if parent is _KEEP else parent,
             code=item["code"],
@@ -284,10 +296,10 @@ def _upsert_organization(item: dict[str, Any]) -> tuple[Organization, str]:
         return created, CREATED
     action = UNCHANGED
     if parent is not _KEEP and org.parent_id != (parent.pk if parent else None):
-        org, action = services.organization_move(org, parent), UPDATED
+        org, action = services.organization_move(actor, org, parent), UPDATED
     name, order = item.get("name", org.name), item.get("order", org.order)
     if (name, order) != (org.name, org.order):
-        org = services.organization_update(org, name=name, code=org.code, order=order)
+        org = services.organization_update(actor, org, name=name, code=org.code, order=order)
         action = UPDATED
     return org, action
 

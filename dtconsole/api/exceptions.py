@@ -2,8 +2,9 @@
 
 Django's ``ValidationError`` (the services' field errors) becomes DRF's 400 with field
 messages; a refused directory or provider change becomes 400 ``{"detail": ...}``; a refused
-job action becomes 409; a refused bulk upsert answers 400 with every item's errors (index,
-field, message). Everything else is DRF's default handling.
+job action, or a provider whose AppSecret cannot be used, becomes 409; a refused bulk upsert
+answers 400 with every item's errors (index, field, message); a missing role is 403 with
+``required_role``. Everything else is DRF's default handling.
 """
 
 from dataclasses import asdict
@@ -16,9 +17,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from dtconsole.access.services import AccessDenied
 from dtconsole.api.bulk import BulkError
 from dtconsole.directory.services import DirectoryError
-from dtconsole.providers.services import ProviderError
+from dtconsole.providers.services import ProviderError, SecretUnavailable
 from dtconsole.sync.services import SyncError
 
 
@@ -45,6 +47,8 @@ def as_api_exception(exc: Exception) -> Exception:
     """The DRF exception a service's error stands for (or ``exc`` itself)."""
     if isinstance(exc, DjangoValidationError):
         return exceptions.ValidationError(validation_detail(exc))
+    if isinstance(exc, SecretUnavailable):
+        return Conflict(str(exc))
     if isinstance(exc, DirectoryError | ProviderError):
         return exceptions.ValidationError({"detail": str(exc)})
     if isinstance(exc, SyncError):
@@ -57,4 +61,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, BulkError):
         body = {"detail": str(exc), "errors": [asdict(e) for e in exc.errors]}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, AccessDenied):
+        body = {"detail": exc.sentence(), "required_role": exc.role.key}
+        return Response(body, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(as_api_exception(exc), context)

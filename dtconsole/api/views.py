@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
+from dtconsole.access import roles
 from dtconsole.directory import queries as directory_queries
 from dtconsole.directory import services as directory
 from dtconsole.directory.models import Account, Membership, Organization
@@ -36,7 +37,6 @@ from . import bulk
 from . import serializers as s
 from .exceptions import Conflict
 from .pagination import IdCursorPagination
-from .permissions import IsActiveUser
 
 ERROR_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field messages or {detail}.")
 ERROR_409 = OpenApiResponse(OpenApiTypes.OBJECT, description="{detail}: the action is refused.")
@@ -86,6 +86,7 @@ class OrganizationViewSet(ApiViewSet):
 
     queryset = Organization.objects.all()
     serializer_class = s.OrganizationSerializer
+    write_permission = roles.CHANGE_DIRECTORY
 
     @extend_schema(parameters=[s.OrganizationFilterSerializer])
     def list(self, request: Request) -> Response:
@@ -107,7 +108,9 @@ class OrganizationViewSet(ApiViewSet):
         responses={201: s.OrganizationSerializer, 400: ERROR_400},
     )
     def create(self, request: Request) -> Response:
-        org = directory.organization_create(**self.valid(s.OrganizationCreateSerializer))
+        org = directory.organization_create(
+            request.user, **self.valid(s.OrganizationCreateSerializer)
+        )
         return self.show(org, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -118,7 +121,7 @@ class OrganizationViewSet(ApiViewSet):
         org = self.get_object()
         current = {"name": org.name, "code": org.code, "order": org.order}
         data = self.valid(s.OrganizationUpdateSerializer, partial=partial)
-        return self.show(directory.organization_update(org, **{**current, **data}))
+        return self.show(directory.organization_update(request.user, org, **{**current, **data}))
 
     @extend_schema(
         request=s.OrganizationUpdateSerializer,
@@ -129,7 +132,7 @@ class OrganizationViewSet(ApiViewSet):
 
     @extend_schema(responses={204: None, 400: ERROR_400})
     def destroy(self, request: Request, pk: str) -> Response:
-        directory.organization_delete(self.get_object())
+        directory.organization_delete(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -142,7 +145,7 @@ class OrganizationViewSet(ApiViewSet):
         org = self.get_object()
         parent = self.valid(s.OrganizationMoveSerializer)["parent"]
         try:
-            return self.show(directory.organization_move(org, parent))
+            return self.show(directory.organization_move(request.user, org, parent))
         except directory.DirectoryError as exc:  # the refusal is about the parent chosen
             raise ValidationError({"parent": [str(exc)]}) from exc
 
@@ -154,7 +157,7 @@ class OrganizationViewSet(ApiViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update organisations keyed by code, parents by code; all or nothing."""
         items = _bulk_items(request, s.OrganizationBulkItemSerializer)
-        return Response(bulk.organizations_bulk_upsert(items).as_dict())
+        return Response(bulk.organizations_bulk_upsert(request.user, items).as_dict())
 
 
 def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dict[str, Any]]:
@@ -177,6 +180,7 @@ class AccountViewSet(ApiViewSet):
 
     queryset = _with_memberships(Account.objects.all())
     serializer_class = s.AccountSerializer
+    write_permission = roles.CHANGE_DIRECTORY
 
     @extend_schema(parameters=[s.AccountFilterSerializer])
     def list(self, request: Request) -> Response:
@@ -199,7 +203,7 @@ class AccountViewSet(ApiViewSet):
     )
     def create(self, request: Request) -> Response:
         data = self.valid(s.AccountCreateSerializer)
-        account = directory.account_create(**data)
+        account = directory.account_create(request.user, **data)
         return self.show(self.get_queryset().get(pk=account.pk), status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -207,7 +211,8 @@ class AccountViewSet(ApiViewSet):
     )
     def update(self, request: Request, pk: str, partial: bool = False) -> Response:
         account = self.get_object()
-        directory.account_update(account, **self.valid(s.AccountUpdateSerializer, partial=partial))
+        data = self.valid(s.AccountUpdateSerializer, partial=partial)
+        directory.account_update(request.user, account, **data)
         return self.show(self.get_queryset().get(pk=account.pk))
 
     @extend_schema(
@@ -218,20 +223,24 @@ class AccountViewSet(ApiViewSet):
 
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        directory.account_delete(self.get_object())
+        directory.account_delete(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: s.AccountSerializer})
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, pk: str) -> Response:
         """Disable the account (it leaves DingTalk on the next sync)."""
-        return self.show(directory.account_set_status(self.get_object(), Account.Status.DISABLED))
+        account = self.get_object()
+        return self.show(
+            directory.account_set_status(request.user, account, Account.Status.DISABLED)
+        )
 
     @extend_schema(request=None, responses={200: s.AccountSerializer})
     @action(detail=True, methods=["post"])
     def enable(self, request: Request, pk: str) -> Response:
         """Enable the account again."""
-        return self.show(directory.account_set_status(self.get_object(), Account.Status.ACTIVE))
+        account = self.get_object()
+        return self.show(directory.account_set_status(request.user, account, Account.Status.ACTIVE))
 
     @extend_schema(
         request=s.AccountBulkItemSerializer(many=True),
@@ -241,7 +250,7 @@ class AccountViewSet(ApiViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update accounts keyed by username, organisations as codes; all or nothing."""
         items = _bulk_items(request, s.AccountBulkItemSerializer)
-        return Response(bulk.accounts_bulk_upsert(items).as_dict())
+        return Response(bulk.accounts_bulk_upsert(request.user, items).as_dict())
 
 
 class MembershipViewSet(ApiViewSet):
@@ -249,6 +258,7 @@ class MembershipViewSet(ApiViewSet):
 
     queryset = Membership.objects.select_related("organization").order_by("id")
     serializer_class = s.MembershipSerializer
+    write_permission = roles.CHANGE_DIRECTORY
 
     @extend_schema(parameters=[s.MembershipFilterSerializer])
     def list(self, request: Request) -> Response:
@@ -270,20 +280,24 @@ class MembershipViewSet(ApiViewSet):
     def create(self, request: Request) -> Response:
         data = self.valid(s.MembershipCreateSerializer)
         membership = directory.membership_add(
-            data["account"], data["organization"], primary=data["primary"], order=data["order"]
+            request.user,
+            data["account"],
+            data["organization"],
+            primary=data["primary"],
+            order=data["order"],
         )
         return self.show(membership, status.HTTP_201_CREATED)
 
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
-        directory.membership_remove(self.get_object())
+        directory.membership_remove(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: s.MembershipSerializer})
     @action(detail=True, methods=["post"])
     def make_primary(self, request: Request, pk: str) -> Response:
         """Make this the account's primary membership."""
-        return self.show(directory.membership_set_primary(self.get_object()))
+        return self.show(directory.membership_set_primary(request.user, self.get_object()))
 
 
 # --- providers -------------------------------------------------------------------------------
@@ -294,6 +308,8 @@ class ProviderViewSet(ApiViewSet):
 
     queryset = IdentityProvider.objects.prefetch_related("scopes")
     serializer_class = s.ProviderSerializer
+    write_permission = roles.MANAGE_PROVIDERS
+    action_permissions = {"sync": roles.RUN_SYNC}
 
     def list(self, request: Request) -> Response:
         return self.page(self.get_queryset())
@@ -341,6 +357,8 @@ class FieldMappingViewSet(ApiViewSet):
     """
 
     serializer_class = s.FieldMappingSerializer
+    write_permission = roles.MANAGE_PROVIDERS
+    action_permissions = {"preview": roles.VIEW}  # a POST that writes nothing
     lookup_field = "target"
     lookup_value_regex = r"[^/]+"
 
@@ -389,7 +407,7 @@ class FieldMappingViewSet(ApiViewSet):
         request=s.MappingPreviewRequestSerializer,
         responses={200: s.MappingPreviewSerializer, 400: ERROR_400},
     )
-    @action(detail=False, methods=["post"], permission_classes=[IsActiveUser])
+    @action(detail=False, methods=["post"])
     def preview(self, request: Request, provider_pk: str) -> Response:
         """What the provider's current rules make of one account (writes nothing)."""
         provider = self.provider()
@@ -435,6 +453,7 @@ class SyncJobViewSet(ApiViewSet):
 
     queryset = SyncJob.objects.select_related("provider", "requested_by")
     serializer_class = s.SyncJobSerializer
+    write_permission = roles.DECIDE_SYNC
     pagination_class = IdCursorPagination
 
     @extend_schema(parameters=[s.SyncJobFilterSerializer])

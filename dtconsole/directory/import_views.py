@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from dtconsole.access import roles
+from dtconsole.access.decorators import page_requires
+
 from . import imports
 from .models import ImportBatch
 
@@ -40,6 +43,7 @@ class ImportUploadForm(forms.Form):
     )
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def import_upload(request: HttpRequest) -> HttpResponse:
     """The upload form; a good file becomes a batch and the browser goes to its preview."""
     form = ImportUploadForm(request.POST or None, request.FILES or None)
@@ -47,7 +51,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             batch = imports.import_upload(
-                user=request.user,
+                request.user,
                 kind=form.cleaned_data["kind"],
                 filename=upload.name,
                 data=upload.read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
@@ -98,7 +102,7 @@ def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
     """Write the batch, all or nothing; refusals and failures come back as messages."""
     batch = get_object_or_404(ImportBatch, pk=pk)
     try:
-        counts = imports.import_commit(batch)
+        counts = imports.import_commit(request.user, batch)
     except (imports.ImportRefused, imports.ImportFailed) as exc:
         messages.error(request, str(exc))
     else:

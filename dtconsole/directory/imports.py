@@ -36,6 +36,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from dtconsole.access import roles
+from dtconsole.access.services import require
+from dtconsole.audit.services import audit_batch
+
 from . import services
 from .models import Account, ImportBatch, Membership, Organization
 from .services import ACCOUNT_FIELDS, DirectoryError
@@ -501,7 +505,7 @@ def _org_for_key(key: Key | None, created: dict[Key, int]) -> Organization | Non
     return Organization.objects.get(pk=pk)
 
 
-def _commit_organizations(plan: ImportPlan) -> dict[str, int]:
+def _commit_organizations(actor: Any, plan: ImportPlan) -> dict[str, int]:
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     created: dict[Key, int] = {}
     for row in _parents_first(plan.rows):
@@ -512,6 +516,7 @@ def _commit_organizations(plan: ImportPlan) -> dict[str, int]:
             parent = _org_for_key(row.cleaned["parent"], created)
             if row.action == CREATE:
                 org = services.organization_create(
+                    actor,
                     name=row.cleaned["name"],
                     parent=parent,
                     code=row.cleaned["code"],
@@ -520,18 +525,18 @@ def _commit_organizations(plan: ImportPlan) -> dict[str, int]:
                 created[row.cleaned["key"]] = org.pk
                 counts["created"] += 1
             else:
-                _update_organization(row, parent)
+                _update_organization(actor, row, parent)
                 counts["updated"] += 1
     return counts
 
 
-def _update_organization(row: ImportRow, parent: Organization | None) -> None:
+def _update_organization(actor: Any, row: ImportRow, parent: Organization | None) -> None:
     org = Organization.objects.get(pk=row.target)
     if org.parent_id != (parent.pk if parent else None):
-        org = services.organization_move(org, parent)
+        org = services.organization_move(actor, org, parent)
     if (org.name, org.order) != (row.cleaned["name"], row.cleaned["order"]):
         services.organization_update(
-            org, name=row.cleaned["name"], code=org.code, order=row.cleaned["order"]
+            actor, org, name=row.cleaned["name"], code=org.code, order=row.cleaned["order"]
         )
 
 
@@ -704,7 +709,7 @@ def _account_action(row: ImportRow, existing: Account | None, lookups: _AccountL
     return UPDATE if changed or replace else UNCHANGED
 
 
-def _commit_accounts(plan: ImportPlan) -> dict[str, int]:
+def _commit_accounts(actor: Any, plan: ImportPlan) -> dict[str, int]:
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     org_ids = {pk for row in plan.rows for pk in row.cleaned["org_ids"] or ()}
     orgs: dict[int, Organization] = {}
@@ -714,34 +719,34 @@ def _commit_accounts(plan: ImportPlan) -> dict[str, int]:
         wanted = [orgs[pk] for pk in row.cleaned["org_ids"] or ()]
         with _row_context(row):
             if row.action == CREATE:
-                services.account_create(organizations=wanted, **row.cleaned["fields"])
+                services.account_create(actor, organizations=wanted, **row.cleaned["fields"])
                 counts["created"] += 1
             elif row.action == UPDATE:
                 if row.cleaned["changed"]:
-                    services.account_update(row.target, **row.cleaned["changed"])
+                    services.account_update(actor, row.target, **row.cleaned["changed"])
                 if row.cleaned["replace_memberships"]:
-                    _replace_memberships(row.target, wanted)
+                    _replace_memberships(actor, row.target, wanted)
                 counts["updated"] += 1
             else:
                 counts["unchanged"] += 1
     return counts
 
 
-def _replace_memberships(account: Account, orgs: list[Organization]) -> None:
+def _replace_memberships(actor: Any, account: Account, orgs: list[Organization]) -> None:
     """Make ``orgs`` the account's memberships, the first one primary, through the services."""
     current = {m.organization_id: m for m in Membership.objects.filter(account=account)}
     for position, org in enumerate(orgs):
         if org.pk not in current:
             current[org.pk] = services.membership_add(
-                account, org, primary=(position == 0), order=position
+                actor, account, org, primary=(position == 0), order=position
             )
     primary = current[orgs[0].pk]
     if not primary.is_primary:
-        services.membership_set_primary(primary)
+        services.membership_set_primary(actor, primary)
     wanted = {org.pk for org in orgs}
     for org_id, membership in current.items():
         if org_id not in wanted:
-            services.membership_remove(membership)
+            services.membership_remove(actor, membership)
 
 
 # --- the three steps -------------------------------------------------------------------------
@@ -750,11 +755,12 @@ _PLANNERS = {Kind.ORGANIZATIONS: plan_organizations, Kind.ACCOUNTS: plan_account
 _COMMITTERS = {Kind.ORGANIZATIONS: _commit_organizations, Kind.ACCOUNTS: _commit_accounts}
 
 
-def import_upload(*, user: Any, kind: str, filename: str, data: bytes) -> ImportBatch:
+def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> ImportBatch:
     """Store an uploaded CSV file as a batch; file-level problems raise ValidationError.
 
     ``data`` may be cut at one byte over the size limit: more is never needed to refuse it.
     """
+    require(actor, roles.CHANGE_DIRECTORY)
     if kind not in Kind.values:
         raise ValidationError(_("Choose whether the file holds organisations or accounts."))
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -766,7 +772,7 @@ def import_upload(*, user: Any, kind: str, filename: str, data: bytes) -> Import
     text = decode_csv(data)
     _columns, rows = parse_csv(text, kind)
     return ImportBatch.objects.create(
-        uploaded_by=user if getattr(user, "pk", None) else None,
+        uploaded_by=actor if getattr(actor, "pk", None) else None,
         kind=kind,
         filename=filename[:255],
         content=text,
@@ -782,17 +788,21 @@ def import_preview(batch: ImportBatch) -> ImportPlan:
     return ImportPlan(kind=batch.kind, columns=columns, rows=rows)
 
 
-def import_commit(batch: ImportBatch) -> dict[str, int]:
+def import_commit(actor: Any, batch: ImportBatch) -> dict[str, int]:
     """Write every row of ``batch`` through the services in one transaction: all or nothing.
 
     Raises ImportRefused (nothing attempted: bad rows, already committed) or ImportFailed
-    (a write failed, everything rolled back, the batch marked failed).
+    (a write failed, everything rolled back, the batch marked failed). One audit entry
+    records the import and its counts.
     """
+    require(actor, roles.CHANGE_DIRECTORY)
     try:
         with transaction.atomic():
             _claim(batch)
             plan = _valid_plan(batch)
-            counts = _COMMITTERS[batch.kind](plan)
+            label = f"{batch.filename} ({batch.get_kind_display()})"
+            with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
+                counts = _COMMITTERS[batch.kind](actor, plan)
             batch.summary = {"rows": len(plan.rows), **counts}
             batch.save(update_fields=["summary"])
     except ImportFailed as exc:

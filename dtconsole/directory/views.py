@@ -15,6 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from dtconsole.access import roles
+from dtconsole.access.decorators import page_requires
+
 from . import queries, services
 from .forms import (
     PICKER_FIELD_RE,
@@ -87,10 +90,11 @@ def org_lookup(request: HttpRequest) -> HttpResponse:
 # --- organisations ---------------------------------------------------------------------------
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def org_create(request: HttpRequest) -> HttpResponse:
     form = OrganizationCreateForm(_posted(request), initial={"parent": request.GET.get("parent")})
     if form.is_valid():
-        org = form.run(services.organization_create, **form.cleaned_data)
+        org = form.run(services.organization_create, request.user, **form.cleaned_data)
         if org is not None:
             messages.success(request, _("Organisation “%(name)s” created.") % {"name": org.name})
             return redirect("directory:org_detail", pk=org.pk)
@@ -111,33 +115,40 @@ def org_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "directory/org_detail.html", context)
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def org_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    org = get_object_or_404(Organization, pk=pk)
+    org = get_object_or_404(Organization.objects.select_related("parent"), pk=pk)
     initial = {"name": org.name, "code": org.code, "order": org.order}
     form = OrganizationForm(_posted(request), initial=initial)
-    if form.is_valid() and form.run(services.organization_update, copy(org), **form.cleaned_data):
+    if form.is_valid() and form.run(
+        services.organization_update, request.user, copy(org), **form.cleaned_data
+    ):
         messages.success(request, _("Organisation “%(name)s” saved.") % {"name": org.name})
         return redirect("directory:org_detail", pk=org.pk)
     return _form_page(request, "directory/org_form.html", {"org": org}, form)
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def org_move(request: HttpRequest, pk: int) -> HttpResponse:
     org = get_object_or_404(Organization, pk=pk)
     form = OrganizationMoveForm(_posted(request))
-    if form.is_valid() and form.run(services.organization_move, org, form.cleaned_data["parent"]):
+    if form.is_valid() and form.run(
+        services.organization_move, request.user, org, form.cleaned_data["parent"]
+    ):
         messages.success(request, _("Organisation “%(name)s” moved.") % {"name": org.name})
         return redirect("directory:org_detail", pk=org.pk)
     context = {"org": org, "ancestors": queries.ancestors(org)}
     return _form_page(request, "directory/org_move.html", context, form)
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def org_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    org = get_object_or_404(Organization, pk=pk)
+    org = get_object_or_404(Organization.objects.select_related("parent"), pk=pk)
     if request.method != "POST":
         context = {"org": org, "direct_members": queries.member_counts(org)[0]}
         return render(request, "directory/org_confirm_delete.html", context)
     try:
-        members = services.organization_delete(org)
+        members = services.organization_delete(request.user, org)
     except services.DirectoryError as exc:
         messages.error(request, str(exc))
         return redirect("directory:org_detail", pk=pk)
@@ -161,10 +172,11 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render(request, "directory/account_list.html", {"filters": filters, "page": page})
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountCreateForm(_posted(request))
     if form.is_valid():
-        account = form.run(services.account_create, **form.create_kwargs())
+        account = form.run(services.account_create, request.user, **form.create_kwargs())
         if account is not None:
             messages.success(request, _("Account “%(a)s” created.") % {"a": account.username})
             return redirect("directory:account_detail", pk=account.pk)
@@ -184,11 +196,12 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _account_page(request, account, MembershipAddForm())
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(Account, pk=pk)
     form = AccountForm(_posted(request), account=account)
     if form.is_valid() and form.run(
-        services.account_update, copy(account), **form.account_fields()
+        services.account_update, request.user, copy(account), **form.account_fields()
     ):
         messages.success(request, _("Account “%(a)s” saved.") % {"a": account.username})
         return redirect("directory:account_detail", pk=account.pk)
@@ -197,7 +210,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _set_status(request: HttpRequest, pk: int, status: str, message: str) -> HttpResponse:
     account = get_object_or_404(Account, pk=pk)
-    services.account_set_status(account, status)
+    services.account_set_status(request.user, account, status)
     messages.success(request, message % {"a": account.username})
     return redirect("directory:account_detail", pk=pk)
 
@@ -212,13 +225,14 @@ def account_enable(request: HttpRequest, pk: int) -> HttpResponse:
     return _set_status(request, pk, Account.Status.ACTIVE, _("Account “%(a)s” enabled."))
 
 
+@page_requires(roles.CHANGE_DIRECTORY)
 def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(Account, pk=pk)
     if request.method != "POST":
         memberships = account.memberships.count()
         context = {"account": account, "memberships": memberships}
         return render(request, "directory/account_confirm_delete.html", context)
-    services.account_delete(account)
+    services.account_delete(request.user, account)
     messages.success(request, _("Account “%(a)s” deleted.") % {"a": account.username})
     return redirect("directory:account_list")
 
@@ -232,7 +246,9 @@ def membership_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = MembershipAddForm(request.POST)
     if form.is_valid():
         org, primary, order = (form.cleaned_data[k] for k in ("organization", "primary", "order"))
-        if form.run(services.membership_add, account, org, primary=primary, order=order):
+        if form.run(
+            services.membership_add, request.user, account, org, primary=primary, order=order
+        ):
             messages.success(request, _("Added to “%(org)s”.") % {"org": org.name})
             return redirect("directory:account_detail", pk=pk)
     return _account_page(request, account, form)
@@ -246,7 +262,7 @@ def _membership(pk: int) -> Membership:
 @require_POST
 def membership_set_primary(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _membership(pk)
-    services.membership_set_primary(membership)
+    services.membership_set_primary(request.user, membership)
     messages.success(
         request, _("“%(org)s” is now the primary organisation.") % {"org": membership.organization}
     )
@@ -256,6 +272,6 @@ def membership_set_primary(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
     membership = _membership(pk)
-    services.membership_remove(membership)
+    services.membership_remove(request.user, membership)
     messages.success(request, _("Removed from “%(org)s”.") % {"org": membership.organization})
     return redirect("directory:account_detail", pk=membership.account_id)

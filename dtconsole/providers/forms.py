@@ -62,7 +62,8 @@ class ApplicationForm(forms.ModelForm):
                 self.fields[name].initial = value
         else:
             self.fields["app_secret"].help_text = _(
-                "A secret is stored. Leave empty to keep it; type a new one to replace it."
+                "A secret is stored. Leave empty to keep it; type a new one to replace it. "
+                "Changing an API endpoint needs the AppSecret again."
             )
 
     def clean_corp_id(self) -> str:

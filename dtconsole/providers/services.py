@@ -7,6 +7,7 @@ reached only through ``provider_client`` (the connector), never from views.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,12 +17,15 @@ from django.utils.translation import gettext as _
 
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.errors import DingTalkError, NotFound, OutOfScope
+from dtconsole.access import roles
+from dtconsole.access.services import require
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Organization
 from mappings.defaults import DEFAULT_MATCH_KEYS, DEFAULT_RULES
 from mappings.engine import Rule, validate_rules
 from mappings.models import FieldMapping
 
+from .crypto import CredentialsKeyError
 from .models import IdentityProvider, NodeScope
 from .verification import Finding, explain
 
@@ -35,14 +39,57 @@ APPLICATION_FIELDS = (
     "login_base",
 )
 SCENARIO_FIELDS = ("incremental_enabled", "qr_logon_enabled", "multi_org_enabled")
+BASE_URL_FIELDS = ("oapi_base", "api_base", "login_base")
 
 
 class ProviderError(Exception):
     """A refused provider change, with a sentence that says what to do."""
 
 
+class SecretUnavailable(ProviderError):
+    """The stored AppSecret cannot be used: no configured key decrypts it, or its hosts are
+    no longer allowed. Nothing can call DingTalk for this provider until an admin acts."""
+
+
+def host_allowed(url: str) -> bool:
+    """Whether ``url`` points at a host in DINGTALK_ALLOWED_HOSTS (empty: any host)."""
+    allowed = {h.lower() for h in settings.DINGTALK_ALLOWED_HOSTS}
+    if not allowed:
+        return True
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return host in allowed or (parts.port is not None and f"{host}:{parts.port}" in allowed)
+
+
 def provider_client(provider: IdentityProvider, **overrides: Any) -> DingTalkClient:
-    """A connector client for ``provider`` (decrypts the AppSecret; never log the client)."""
+    """A connector client for ``provider`` (decrypts the AppSecret; never log the client).
+
+    Refuses (``SecretUnavailable``) when the secret cannot be decrypted or a base URL is not
+    an allowed host: the secret only ever travels to hosts the admin confirmed it for.
+    """
+    refused = [
+        getattr(provider, f) for f in BASE_URL_FIELDS if not host_allowed(getattr(provider, f))
+    ]
+    if refused:
+        raise SecretUnavailable(
+            _(
+                "The provider's API base URL %(url)s is not an allowed DingTalk host "
+                "(DINGTALK_ALLOWED_HOSTS), so the AppSecret is not sent there. Point the "
+                "provider at DingTalk's hosts in step 1, or add the host to DINGTALK_ALLOWED_HOSTS."
+            )
+            % {"url": refused[0]}
+        )
+    try:
+        secret = provider.app_secret()
+    except CredentialsKeyError as exc:
+        raise SecretUnavailable(
+            _(
+                "The stored AppSecret of “%(name)s” cannot be decrypted with CREDENTIALS_KEY. "
+                "Restore the key it was encrypted with (add it after the current one), or enter "
+                "the AppSecret again in step 1."
+            )
+            % {"name": provider.name}
+        ) from exc
     options: dict[str, Any] = {
         "corp_id": provider.corp_id,
         "oapi_base": provider.oapi_base,
@@ -52,7 +99,7 @@ def provider_client(provider: IdentityProvider, **overrides: Any) -> DingTalkCli
         "timeout": settings.DINGTALK_TIMEOUT,
     }
     options.update(overrides)
-    return DingTalkClient(provider.app_key, provider.app_secret(), **options)
+    return DingTalkClient(provider.app_key, secret, **options)
 
 
 def snapshot(provider: IdentityProvider, fields: Sequence[str]) -> dict[str, Any]:
@@ -65,9 +112,14 @@ def snapshot(provider: IdentityProvider, fields: Sequence[str]) -> dict[str, Any
 @transaction.atomic
 def provider_create(actor, data: dict[str, Any], app_secret: str) -> IdentityProvider:
     """Create a draft provider from wizard step 1 (the secret is required here)."""
+    require(actor, roles.MANAGE_PROVIDERS)
     if not app_secret:
         raise ValidationError({"app_secret": _("Enter the AppSecret shown in DingTalk.")})
-    provider = IdentityProvider(created_by=actor, **{k: data[k] for k in APPLICATION_FIELDS})
+    provider = IdentityProvider(
+        created_by=actor if getattr(actor, "pk", None) else None,
+        **{k: data[k] for k in APPLICATION_FIELDS},
+    )
+    _check_endpoints(provider, None, app_secret)
     provider.set_app_secret(app_secret)
     provider.step = IdentityProvider.Step.PERMISSIONS
     provider.match_keys = list(DEFAULT_MATCH_KEYS)
@@ -84,11 +136,17 @@ def provider_update_application(
 ) -> IdentityProvider:
     """Change step 1's values; an empty ``app_secret`` keeps the stored one.
 
-    Changing the app or its endpoints invalidates the last verification.
+    Changing the app or its endpoints invalidates the last verification. Changing any API
+    base URL needs the AppSecret in the same request: the stored secret is never sent to a
+    host the admin did not confirm by entering it with that host.
     """
-    before = _application_audit(provider, False)
+    require(actor, roles.MANAGE_PROVIDERS)
+    # Compared with what is stored: a ModelForm has already written its values onto
+    # ``provider`` by the time it is valid.
+    before = _application_audit(IdentityProvider.objects.get(pk=provider.pk), False)
     for name in APPLICATION_FIELDS:
         setattr(provider, name, data[name])
+    _check_endpoints(provider, before, app_secret)
     if app_secret:
         provider.set_app_secret(app_secret)
     provider.full_clean()
@@ -103,6 +161,28 @@ def provider_update_application(
         after=_application_audit(provider, bool(app_secret)),
     )
     return provider
+
+
+def _check_endpoints(
+    provider: IdentityProvider, before: dict[str, Any] | None, app_secret: str
+) -> None:
+    """Base URLs must be allowed hosts; a changed one must come with the AppSecret."""
+    errors: dict[str, str] = {}
+    for name in BASE_URL_FIELDS:
+        url = getattr(provider, name)
+        if not host_allowed(url):
+            errors[name] = _(
+                "%(host)s is not an allowed DingTalk host. Use DingTalk's own hosts, or ask "
+                "whoever runs the console to add it to DINGTALK_ALLOWED_HOSTS."
+            ) % {"host": urlsplit(url).netloc or url}
+    moved = before is not None and any(before[n] != getattr(provider, n) for n in BASE_URL_FIELDS)
+    if moved and not app_secret:
+        errors["app_secret"] = _(
+            "You changed the API endpoints: enter the AppSecret again to confirm it may be "
+            "sent to the new hosts."
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 def _application_audit(provider: IdentityProvider, secret_changed: bool) -> dict[str, Any]:
@@ -124,6 +204,7 @@ class Verification:
 def provider_verify(actor, provider: IdentityProvider) -> Verification:
     """Check against DingTalk that the app can get a token and read and manage the address
     book; store the outcome and, when it passes during the wizard, advance to step 3."""
+    require(actor, roles.MANAGE_PROVIDERS)
     with provider_client(provider) as client:
         report = client.check_permissions()
     findings = explain(report, provider)
@@ -154,8 +235,12 @@ class ScopeRequest:
     target_dept_id: int
 
 
-def department_name(provider: IdentityProvider, dept_id: int) -> str:
-    """The name of a DingTalk department, read live; ProviderError when DingTalk refuses it."""
+def department_name(actor, provider: IdentityProvider, dept_id: int) -> str:
+    """The name of a DingTalk department, read live; ProviderError when DingTalk refuses it.
+
+    Only for those who configure the provider: it calls DingTalk with the app's secret.
+    """
+    require(actor, roles.MANAGE_PROVIDERS)
     try:
         with provider_client(provider) as client:
             return client.department_get(dept_id).name
@@ -189,8 +274,9 @@ def provider_set_scenario(
     Every target department is read from DingTalk first: an id DingTalk does not know is
     refused, and the name is kept to show beside the id.
     """
+    require(actor, roles.MANAGE_PROVIDERS)
     _check_scopes_disjoint(scopes)
-    names = {s.target_dept_id: department_name(provider, s.target_dept_id) for s in scopes}
+    names = {s.target_dept_id: department_name(actor, provider, s.target_dept_id) for s in scopes}
     before = _scenario_audit(provider)
     provider.scopes.all().delete()
     NodeScope.objects.bulk_create(
@@ -261,6 +347,7 @@ def provider_save_mappings(
 
     The rules are checked by the mapping engine first; every error names its field.
     """
+    require(actor, roles.MANAGE_PROVIDERS)
     errors = validate_rules(rules)
     if errors:
         raise ValidationError([e.message for e in errors])
@@ -318,5 +405,6 @@ def _mapping_audit(provider: IdentityProvider) -> dict[str, Any]:
 @transaction.atomic
 def provider_delete(actor, provider: IdentityProvider) -> None:
     """Delete the provider and the console's links to DingTalk objects; DingTalk is untouched."""
+    require(actor, roles.MANAGE_PROVIDERS)
     audit_record(actor, "provider.delete", provider, before=_application_audit(provider, False))
     provider.delete()

@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from dtconsole.access import roles
+from dtconsole.access.decorators import page_requires
 from dtconsole.directory.models import Account
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
@@ -49,6 +51,7 @@ def provider_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "providers/detail.html", context)
 
 
+@page_requires(roles.MANAGE_PROVIDERS)
 def wizard_step(request: HttpRequest, pk: int | None = None, step: int = 1) -> HttpResponse:
     """Dispatch to the step's view; a step beyond the one reached goes back to it."""
     if step not in STEP_VIEWS:
@@ -86,7 +89,11 @@ def step_application(request: HttpRequest, provider: IdentityProvider | None) ->
 def step_permissions(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
     findings = None
     if request.method == "POST":
-        result = services.provider_verify(request.user, provider)
+        try:
+            result = services.provider_verify(request.user, provider)
+        except services.SecretUnavailable as exc:
+            messages.error(request, str(exc))
+            return redirect("providers:wizard", pk=provider.pk, step=2)
         if result.ok:
             messages.success(request, _("Verified: the app can read and manage the address book."))
             return redirect("providers:wizard", pk=provider.pk, step=3)
@@ -153,7 +160,11 @@ STEP_VIEWS = {1: step_application, 2: step_permissions, 3: step_scenario, 4: ste
 @require_POST
 def provider_verify(request: HttpRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(IdentityProvider, pk=pk)
-    result = services.provider_verify(request.user, provider)
+    try:
+        result = services.provider_verify(request.user, provider)
+    except services.SecretUnavailable as exc:
+        messages.error(request, str(exc))
+        return redirect("providers:detail", pk=pk)
     if result.ok:
         messages.success(request, _("Verified: the app can read and manage the address book."))
     else:
@@ -177,6 +188,7 @@ def provider_sync(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("sync:job_detail", pk=job.pk)
 
 
+@page_requires(roles.MANAGE_PROVIDERS)
 def provider_delete(request: HttpRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(IdentityProvider, pk=pk)
     if request.method == "POST":
@@ -191,6 +203,7 @@ def provider_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@page_requires(roles.MANAGE_PROVIDERS)
 def department_name(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: the name of the DingTalk department typed in step 3, read live."""
     provider = get_object_or_404(IdentityProvider, pk=pk)
@@ -198,7 +211,7 @@ def department_name(request: HttpRequest, pk: int) -> HttpResponse:
         # htmx sends the input under its formset name (scope-0-target_dept_id).
         raw = next((v for k, v in request.GET.items() if k.endswith("dept_id")), "")
         dept_id = int(raw)
-        context = {"name": services.department_name(provider, dept_id)}
+        context = {"name": services.department_name(request.user, provider, dept_id)}
     except ValueError:
         context = {"error": _("Enter a department id: a number, 1 for the root.")}
     except services.ProviderError as exc:

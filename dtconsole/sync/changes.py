@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.providers.models import IdentityProvider
 
 from .models import PendingChange, SyncJob
@@ -51,7 +52,7 @@ def enqueue_incremental(provider_ids: Iterable[int]) -> None:
         ).exists()
         if not waiting:
             sync_job_enqueue(
-                None, provider, kind=SyncJob.Kind.INCREMENTAL, trigger=SyncJob.Trigger.CHANGE
+                SYSTEM, provider, kind=SyncJob.Kind.INCREMENTAL, trigger=SyncJob.Trigger.CHANGE
             )
 
 

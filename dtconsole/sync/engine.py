@@ -15,9 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from connectors.dingtalk.errors import DingTalkError
-from dtconsole.providers.crypto import CredentialsKeyError
 from dtconsole.providers.models import IdentityProvider
-from dtconsole.providers.services import provider_client, provider_rules
+from dtconsole.providers.services import ProviderError, provider_client, provider_rules
 
 from .apply import Applier, Recorder, StopRun
 from .changes import take_pending
@@ -45,7 +44,7 @@ def run_job(job_id: int) -> None:
         _finish(job, Status.FAILED, _refused(exc.error))
     except DingTalkError as exc:
         _finish(job, Status.FAILED, _refused(exc))
-    except CredentialsKeyError as exc:
+    except ProviderError as exc:  # the secret cannot be used (key, allowed hosts)
         _finish(job, Status.FAILED, str(exc))
     except Exception:
         log.exception("sync job %s crashed", job.pk)

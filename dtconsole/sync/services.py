@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dtconsole.access import roles
+from dtconsole.access.services import SYSTEM, require
 from dtconsole.audit.services import audit_record
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import provider_client
@@ -31,7 +33,11 @@ def dispatch(job_id: int) -> None:
 def sync_job_enqueue(
     actor, provider: IdentityProvider, *, kind: str, trigger: str, dry_run: bool = False, scope=None
 ) -> SyncJob:
-    """Queue a synchronisation run of ``provider``; it starts once the transaction commits."""
+    """Queue a synchronisation run of ``provider``; it starts once the transaction commits.
+
+    Runs the console starts itself (incremental, scheduled) come from ``SYSTEM``.
+    """
+    require(actor, roles.RUN_SYNC)
     job = SyncJob.objects.create(
         provider=provider,
         kind=kind,
@@ -40,7 +46,7 @@ def sync_job_enqueue(
         requested_by=actor if getattr(actor, "pk", None) else None,
         scope=scope or {},
     )
-    if actor is not None:
+    if actor is not SYSTEM:
         audit_record(
             actor, "sync.enqueue", provider, after={"job": job.pk, "kind": kind, "dry_run": dry_run}
         )
@@ -52,6 +58,7 @@ def sync_object_enqueue(
     actor, provider: IdentityProvider, object_type: str, object_id: int
 ) -> SyncJob:
     """Re-push one account ("user") or organisation ("department") to DingTalk."""
+    require(actor, roles.RUN_SYNC)
     if object_type not in ("user", "department"):
         raise SyncError(_("Only a user or a department can be pushed on its own."))
     return sync_job_enqueue(
@@ -66,6 +73,7 @@ def sync_object_enqueue(
 @transaction.atomic
 def sync_job_approve(actor, job: SyncJob) -> SyncJob:
     """Let a run that stopped at the deletion threshold carry out its deletions."""
+    require(actor, roles.DECIDE_SYNC)
     job = _locked(
         job, SyncJob.Status.AWAITING_APPROVAL, _("Only a job awaiting approval can be approved.")
     )
@@ -80,6 +88,7 @@ def sync_job_approve(actor, job: SyncJob) -> SyncJob:
 @transaction.atomic
 def sync_job_reject(actor, job: SyncJob) -> SyncJob:
     """Refuse the deletions of a run awaiting approval: it ends without writing anything."""
+    require(actor, roles.DECIDE_SYNC)
     job = _locked(
         job, SyncJob.Status.AWAITING_APPROVAL, _("Only a job awaiting approval can be rejected.")
     )
@@ -91,6 +100,7 @@ def sync_job_reject(actor, job: SyncJob) -> SyncJob:
 @transaction.atomic
 def sync_job_cancel(actor, job: SyncJob) -> SyncJob:
     """Cancel a job that has not started (or is awaiting approval)."""
+    require(actor, roles.DECIDE_SYNC)
     job = SyncJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (SyncJob.Status.QUEUED, SyncJob.Status.AWAITING_APPROVAL):
         raise SyncError(_("Only a queued job, or one awaiting approval, can be cancelled."))
@@ -99,8 +109,9 @@ def sync_job_cancel(actor, job: SyncJob) -> SyncJob:
     return job
 
 
-def dingtalk_snapshot(provider: IdentityProvider) -> RemoteState:
+def dingtalk_snapshot(actor, provider: IdentityProvider) -> RemoteState:
     """What DingTalk holds under the provider's target departments, read live."""
+    require(actor, roles.VIEW)
     targets = sorted(set(provider.scopes.values_list("target_dept_id", flat=True))) or [1]
     with provider_client(provider) as client:
         return read_remote(client, targets)

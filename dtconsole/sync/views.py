@@ -211,7 +211,7 @@ def dingtalk_view(request: HttpRequest, provider_id: int) -> HttpResponse:
     provider = get_object_or_404(IdentityProvider, pk=provider_id)
     context: dict[str, Any] = {"provider": provider, "targets": queries.provider_targets(provider)}
     try:
-        state = services.dingtalk_snapshot(provider)
+        state = services.dingtalk_snapshot(request.user, provider)
     except DingTalkError as exc:
         context.update({"error": str(exc), "hint": exc.hint})
     except ProviderError as exc:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.providers.models import IdentityProvider
 
 from .engine import stale_before
@@ -67,7 +68,7 @@ def start_scheduled_syncs() -> list[int]:
             continue
         started.append(
             sync_job_enqueue(
-                None, provider, kind=SyncJob.Kind.FULL, trigger=SyncJob.Trigger.SCHEDULE
+                SYSTEM, provider, kind=SyncJob.Kind.FULL, trigger=SyncJob.Trigger.SCHEDULE
             ).pk
         )
     return started

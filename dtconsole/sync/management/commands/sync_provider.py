@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 
+from dtconsole.access.services import SYSTEM
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         found = list(IdentityProvider.objects.filter(match)[:2])
         if len(found) != 1:
             raise CommandError(f"No single provider matches “{provider}”: use its id or AppKey.")
-        job = sync_job_enqueue(None, found[0], kind="full", trigger="manual", dry_run=dry_run)
+        job = sync_job_enqueue(SYSTEM, found[0], kind="full", trigger="manual", dry_run=dry_run)
         self.stdout.write(f"Queued sync job #{job.pk} ({'dry run' if dry_run else 'full'}).")
         if wait:
             self._wait(job)
