@@ -461,6 +461,7 @@ class SyncJobSerializer(serializers.ModelSerializer):
     requested_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    deletions_approved = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = SyncJob
@@ -477,6 +478,8 @@ class SyncJobSerializer(serializers.ModelSerializer):
             "progress_total",
             "error",
             "deletions_approved",
+            "decision",
+            "planned_deletions",
             "scope",
             "requested_by",
             "created_at",

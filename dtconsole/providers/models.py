@@ -64,6 +64,23 @@ class IdentityProvider(models.Model):
     deletion_threshold_percent = models.PositiveSmallIntegerField(
         _("deletion threshold (percent)"), default=10, validators=[MaxValueValidator(100)]
     )
+    deletion_window_hours = models.PositiveSmallIntegerField(
+        _("deletion threshold window (hours)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+        help_text=_(
+            "Deletions are counted over this many hours across every job of the provider, so "
+            "many small runs cannot pass the threshold."
+        ),
+    )
+    protect_adopted = models.BooleanField(
+        _("protect adopted users"),
+        default=False,
+        help_text=_(
+            "A DingTalk user the console matched rather than created is unlinked instead of "
+            "deleted. Leavers among them then stay in DingTalk."
+        ),
+    )
     full_sync_interval_hours = models.PositiveSmallIntegerField(
         _("scheduled full sync every (hours)"),
         default=0,
@@ -111,9 +128,15 @@ class IdentityProvider(models.Model):
 class NodeScope(models.Model):
     """A directory subtree that goes under a DingTalk department.
 
-    The source organisation corresponds to the target department: its child organisations
-    become child departments of the target, its direct members become the target's members.
+    ``placement`` says how: UNDER (the default) makes the source organisation itself a
+    department under the target, with its subtree below it; MERGE makes the source
+    organisation correspond to the target: its child organisations become child departments
+    of the target, its direct members become the target's members.
     """
+
+    class Placement(models.TextChoices):
+        UNDER = "under", _("The organisation becomes a department under the target")
+        MERGE = "merge", _("Its contents merge into the target department")
 
     provider = models.ForeignKey(IdentityProvider, on_delete=models.CASCADE, related_name="scopes")
     organization = models.ForeignKey(
@@ -124,6 +147,9 @@ class NodeScope(models.Model):
     )
     target_dept_id = models.BigIntegerField(_("target DingTalk department id"), default=1)
     target_dept_name = models.CharField(max_length=128, blank=True, default="")
+    placement = models.CharField(
+        _("placement"), max_length=8, choices=Placement.choices, default=Placement.UNDER
+    )
 
     class Meta:
         ordering = ["id"]
@@ -136,3 +162,21 @@ class NodeScope(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organization} → {self.target_dept_id}"
+
+
+class ProviderToken(models.Model):
+    """The provider's DingTalk access token, shared by every job and worker.
+
+    Encrypted like the AppSecret; ``key`` ties it to the app key and hosts it was issued for,
+    so a token is never sent to another app or host.
+    """
+
+    provider = models.OneToOneField(
+        IdentityProvider, on_delete=models.CASCADE, related_name="+", primary_key=True
+    )
+    key = models.CharField(max_length=64)
+    value_encrypted = models.TextField()
+    expires_at = models.FloatField()  # epoch seconds (wall clock: shared by machines)
+
+    def __str__(self) -> str:
+        return f"token of provider {self.provider_id}"

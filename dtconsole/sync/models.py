@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,6 +29,12 @@ class SyncJob(models.Model):
         PARTIAL = "partial", _("Partially succeeded")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Cancelled")
+        REJECTED = "rejected", _("Rejected")
+
+    class Decision(models.TextChoices):
+        NONE = "", _("None")
+        APPROVE = "approve", _("Deletions approved")
+        REJECT = "reject", _("Deletions rejected")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.AWAITING_APPROVAL)
 
@@ -44,7 +51,15 @@ class SyncJob(models.Model):
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
-    deletions_approved = models.BooleanField(default=False)
+    # The deletions a run stopped for (object type, source id, DingTalk id, name): an approval
+    # covers exactly these; the admin's decision on them.
+    planned_deletions = models.JSONField(default=list, blank=True)
+    decision = models.CharField(
+        max_length=8, choices=Decision.choices, default=Decision.NONE, blank=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     scope = models.JSONField(default=dict, blank=True)  # single-object jobs: {"type", "id"}
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -61,6 +76,10 @@ class SyncJob(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.get_status_display()}"
+
+    @property
+    def deletions_approved(self) -> bool:
+        return self.decision == self.Decision.APPROVE
 
 
 class DepartmentLink(models.Model):
@@ -105,8 +124,15 @@ class UserLink(models.Model):
     )
     account_ref = models.BigIntegerField()  # the account's id, kept after deletion
     username = models.CharField(max_length=64)
+    display_name = models.CharField(max_length=80, blank=True, default="")
     userid = models.CharField(max_length=64)
     unionid = models.CharField(max_length=64, blank=True, default="")
+    # Whether the console created the DingTalk user or adopted (matched) an existing one.
+    origin = models.CharField(
+        max_length=8,
+        choices=[("created", _("Created by the console")), ("adopted", _("Adopted"))],
+        default="created",
+    )
     last_payload = models.JSONField(default=dict, blank=True)
     synced_at = models.DateTimeField(auto_now=True)
 
@@ -147,6 +173,7 @@ class SyncEvent(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
         PLANNED = "planned", _("Planned")
+        REJECTED = "rejected", _("Not applied (rejected)")
 
     job = models.ForeignKey(SyncJob, on_delete=models.CASCADE, related_name="events")
     provider = models.ForeignKey(
@@ -199,6 +226,9 @@ class PendingChange(models.Model):
     object_type = models.CharField(max_length=16)
     object_id = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every further change: a run consumes the row only if it is unchanged since
+    # the run read it, so a change made while the run worked is not lost.
+    changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
@@ -226,3 +256,35 @@ class ProviderLock(models.Model):
 
     def __str__(self) -> str:
         return f"provider {self.provider_id} held by job {self.job_id}"
+
+
+class UserConflict(models.Model):
+    """DingTalk refused an account because another DingTalk user holds one of its unique values.
+
+    Kept until the account's value changes, DingTalk no longer shows the holder with it, or an
+    admin links the account to the holder: until then the value is not sent again.
+    """
+
+    provider = models.ForeignKey(
+        "providers.IdentityProvider", on_delete=models.CASCADE, related_name="+"
+    )
+    account = models.ForeignKey(
+        "directory.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    account_ref = models.BigIntegerField()
+    field = models.CharField(max_length=32)  # mobile, email, userid, job_number, telephone
+    value = models.CharField(max_length=128)
+    holder_userid = models.CharField(max_length=64, blank=True, default="")
+    holder_name = models.CharField(max_length=80, blank=True, default="")
+    errcode = models.CharField(max_length=32, blank=True, default="")
+    detected_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "account_ref", "field"], name="conflict_unique_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.value} held by {self.holder_userid or '?'}"

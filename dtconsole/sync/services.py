@@ -77,9 +77,9 @@ def sync_job_approve(actor, job: SyncJob) -> SyncJob:
     job = _locked(
         job, SyncJob.Status.AWAITING_APPROVAL, _("Only a job awaiting approval can be approved.")
     )
-    job.deletions_approved = True
+    job.decision = SyncJob.Decision.APPROVE
     job.status = SyncJob.Status.QUEUED
-    job.save(update_fields=["deletions_approved", "status"])
+    job.save(update_fields=["decision", "status"])
     audit_record(actor, "sync.approve", job.provider, after={"job": job.pk})
     transaction.on_commit(lambda: dispatch(job.pk))
     return job
