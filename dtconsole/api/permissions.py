@@ -1,5 +1,6 @@
 """Who may call the API: any active user reads, only staff users write."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 
@@ -14,7 +15,7 @@ class IsActiveUser(BasePermission):
 class IsStaffOrReadOnly(IsActiveUser):
     """Safe methods for any active user; every other method for staff users only."""
 
-    message = "Only staff users may change data through the API."
+    message = _("Only staff users may change data through the API.")
 
     def has_permission(self, request, view) -> bool:
         if not super().has_permission(request, view):
