@@ -146,7 +146,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Pages show every time in this zone, with its UTC offset (formats in dtconsole/formats/).
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+FORMAT_MODULE_PATH = ["dtconsole.formats"]
 USE_I18N = True
 USE_TZ = True
 
