@@ -173,3 +173,10 @@ def test_times_follow_the_configured_time_zone(admin_client, admin_user, setting
     moment = datetime.datetime(2026, 3, 5, 1, 2, 3, tzinfo=datetime.UTC)
     AuditEntry.objects.filter(pk=entry.pk).update(created_at=moment)
     assert "5 Mar 2026, 02:02:03 UTC+0100" in page(admin_client, "audit:list")
+
+
+def test_the_switch_on_the_login_page_keeps_next_and_never_echoes_the_url(client):
+    html = page(client, "login", data={"next": "/sync/jobs/"})
+    assert 'name="next" value="/login/?next=/sync/jobs/"' in html
+    html = client.get(reverse("accounts:dingtalk_callback"), {"code": "one-time-c0de"}).content
+    assert b"one-time-c0de" not in html and b'name="next" value="/login/"' in html
