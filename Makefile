@@ -11,7 +11,7 @@ DEMO_ORGS ?= 60
 DEMO_ACCOUNTS ?= 600
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help run test lint format setup setup-dev migrate static chromium bench reliability fuzz clean
+.PHONY: help run test lint format setup setup-dev migrate static chromium gettext messages bench reliability fuzz clean
 
 help:
 	@echo "make run    set up and serve the console on http://$(HOST):$(PORT) (with sandbox + worker)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  run the benchmarks and print each figure, its target and met/MISS"
 	@echo "make reliability  the reliability suite at full size (make test runs it reduced)"
 	@echo "make fuzz   fuzz every API operation with schemathesis (FUZZ_EXAMPLES=100 each)"
+	@echo "make messages  collect marked strings into locale/*/django.po and compile the .mo files"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dtconsole needs Python 3.11 or newer: set PYTHON=/path/to/python3.11")'
@@ -72,6 +73,22 @@ chromium:
 	  else echo "Browser tests need Debian's chromium: run 'apt-get install chromium' as root."; exit 1; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The translation tests and `make messages` need GNU gettext (xgettext, msgmerge, msgfmt);
+# install Debian's package when it is missing. `make run` does not: the .mo files are committed.
+gettext:
+	@command -v xgettext >/dev/null && command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "Translations need GNU gettext: run 'apt-get install gettext' as root."; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gettext >/dev/null; }
+
+# After adding or changing a marked string: update the catalogues, translate the new entries
+# in locale/zh_Hans/LC_MESSAGES/django.po (terms: docs/glossary.md), run it again to compile,
+# and commit the .po with its .mo. tests/test_translations.py runs makemessages with these
+# same options and fails on any string the catalogue lacks.
+messages: setup gettext
+	$(BIN)/python manage.py makemessages --all -i ".venv/*" -i "staticfiles/*" --keyword=N_
+	$(BIN)/python manage.py compilemessages -i ".venv" -i "staticfiles"
+
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -83,7 +100,7 @@ format: setup-dev
 # Tests queue background jobs under their own cluster name, so a shared Redis never hands
 # them to a development worker.
 test: export Q_CLUSTER_NAME = dtconsole-test
-test: setup-dev chromium lint
+test: setup-dev chromium gettext lint
 	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 	$(BIN)/pytest $(PYTEST_ARGS)
 

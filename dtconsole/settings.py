@@ -103,6 +103,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in user's saved language wins over the cookie and Accept-Language.
+    "dtconsole.accounts.language.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
@@ -180,7 +182,9 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Pages show every time in this zone, with its UTC offset (formats in dtconsole/formats/).
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+FORMAT_MODULE_PATH = ["dtconsole.formats"]
 USE_I18N = True
 USE_TZ = True
 

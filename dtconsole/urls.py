@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dtconsole.access.views import no_access
+from dtconsole.accounts.language import set_language
 from dtconsole.accounts.views import home
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("login/", include("dtconsole.accounts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", set_language, name="set_language"),
     path("directory/", include("dtconsole.directory.urls")),
     path("providers/", include("dtconsole.providers.urls")),
     path("sync/", include("dtconsole.sync.urls")),

@@ -49,6 +49,7 @@ PAGES: dict[str, Row] = {
     "login": Row(ANONYMOUS),
     "logout": Row(ANONYMOUS, "post", status=302),
     "no_access": Row(NO_ROLE),
+    "set_language": Row(ANONYMOUS, "post", data={"language": "zh-hans"}),
     "accounts:dingtalk_start": Row(ANONYMOUS, args=("provider",)),
     "accounts:dingtalk_callback": Row(ANONYMOUS, status=403),
     # directory

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiConfig(AppConfig):
@@ -6,4 +7,4 @@ class ApiConfig(AppConfig):
 
     name = "dtconsole.api"
     label = "api"
-    verbose_name = "REST API"
+    verbose_name = _("REST API")

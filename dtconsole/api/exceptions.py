@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -28,7 +29,7 @@ class Conflict(exceptions.APIException):
     """The object is not in a state that allows the action (409)."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object is not in a state that allows this action."
+    default_detail = _("The object is not in a state that allows this action.")
     default_code = "conflict"
 
 

@@ -8,6 +8,7 @@ validators and run inside the services, whose errors become 400 answers with fie
 import json
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from dtconsole.directory.models import Account, Membership, Organization
@@ -47,9 +48,9 @@ class ExtraField(serializers.DictField):
         try:
             json.dumps(value, allow_nan=False)
         except ValueError as exc:
-            raise serializers.ValidationError("Numbers must be finite.") from exc
+            raise serializers.ValidationError(_("Numbers must be finite.")) from exc
         if not _storable(value):
-            raise serializers.ValidationError("Text may not hold NUL characters or surrogates.")
+            raise serializers.ValidationError(_("Text may not hold NUL characters or surrogates."))
         return value
 
 
@@ -220,7 +221,7 @@ class AccountCreateSerializer(AccountFieldsSerializer):
 
     def validate_organizations(self, value: list[Organization]) -> list[Organization]:
         if len({org.pk for org in value}) != len(value):
-            raise serializers.ValidationError("An organisation is listed twice.")
+            raise serializers.ValidationError(_("An organisation is listed twice."))
         return value
 
 
@@ -432,7 +433,7 @@ class MappingPreviewRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("username") and not attrs.get("account"):
-            raise serializers.ValidationError("Give a username or an account id.")
+            raise serializers.ValidationError(_("Give a username or an account id."))
         return attrs
 
 

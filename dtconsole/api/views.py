@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -334,7 +335,7 @@ class ProviderViewSet(ApiViewSet):
         provider = self.get_object()
         dry_run = self.valid(s.SyncRequestSerializer)["dry_run"]
         if not provider.is_bound:
-            raise Conflict("Finish binding the provider (the wizard's four steps) first.")
+            raise Conflict(_("Finish binding the provider (the wizard's four steps) first."))
         job = sync.sync_job_enqueue(
             request.user,
             provider,

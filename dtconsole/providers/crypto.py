@@ -11,6 +11,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
 
 
 class CredentialsKeyError(Exception):
@@ -39,8 +40,11 @@ def decrypt(token: str) -> str:
         return _fernet(settings.CREDENTIALS_KEY).decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise CredentialsKeyError(
-            "The stored AppSecret cannot be decrypted with CREDENTIALS_KEY. Restore the key it "
-            "was encrypted with (add it after the current one), or enter the AppSecret again."
+            _(
+                "The stored AppSecret cannot be decrypted with CREDENTIALS_KEY. Restore the key "
+                "it was encrypted with (add it after the current one), or enter the AppSecret "
+                "again."
+            )
         ) from exc
 
 

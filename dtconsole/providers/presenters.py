@@ -3,9 +3,11 @@
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from connectors.dingtalk.scopes import SCOPES
+from dtconsole.dingtalk_texts import translate
 from mappings.engine import Rule
 
 from .models import IdentityProvider
@@ -51,8 +53,9 @@ def permission_checklist() -> list[dict[str, object]]:
         {
             "code": s.code,
             "zh": s.name_zh,
-            "en": s.name_en,
-            "purpose": s.purpose,
+            # The DingTalk name is Chinese already: no English gloss beside it in Chinese.
+            "en": "" if (get_language() or "").startswith("zh") else s.name_en,
+            "purpose": translate(s.purpose),
             "required": s.required,
         }
         for s in SCOPES

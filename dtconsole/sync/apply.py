@@ -345,7 +345,7 @@ class Applier:
     def _parent_dept(self, op: Op) -> int:
         parent = self.plan.org_dept.get(op.parent_org)
         if parent is None:
-            raise _Refused("The parent department could not be created; see its event.")
+            raise _Refused(_("The parent department could not be created; see its event."))
         return parent
 
     def _department(self, op: Op) -> str:
@@ -402,7 +402,7 @@ class Applier:
     def _dept_ids(self, op: Op) -> list[int]:
         ids = [self.plan.org_dept.get(o) for o in op.dept_orgs]
         if None in ids:
-            raise _Refused("A department of this person could not be created; see its event.")
+            raise _Refused(_("A department of this person could not be created; see its event."))
         return list(dict.fromkeys(ids + op.keep_depts))
 
     def _user(self, op: Op) -> str:

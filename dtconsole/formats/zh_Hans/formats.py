@@ -1,0 +1,7 @@
+"""Simplified Chinese.
+
+"2026年12月1日 09:30:05（UTC+0800）"; short: "2026-12-01 09:30（UTC+0800）".
+"""
+
+DATETIME_FORMAT = r"Y年n月j日 H:i:s（\U\T\CO）"
+SHORT_DATETIME_FORMAT = r"Y-m-d H:i（\U\T\CO）"
