@@ -55,6 +55,7 @@ from .errors import (
 )
 from .fields import CSV_FIELDS
 from .pacing import Backoff, Pacer
+from .tokens import StoredToken, TokenStore, refresh_margin
 from .types import (
     AuthScopes,
     CreatedUser,
@@ -111,30 +112,75 @@ class _Call:
 
 
 class _TokenCache:
-    """Thread-safe app token cache; one fetch at a time, replaced shortly before expiry."""
+    """Thread-safe app token cache; one fetch at a time, replaced shortly before expiry.
 
-    def __init__(self, fetch: Callable[[], Token], clock: Callable[[], float]) -> None:
+    With a :class:`TokenStore`, a missing or expiring in-memory token is first looked for
+    in the store, every fetched token is saved to it, and a rejected one is discarded from
+    it (compare and delete). The store is a cache: when it fails, the failure is logged and
+    the token is fetched from DingTalk as if the store were empty.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Token],
+        clock: Callable[[], float],
+        store: TokenStore | None = None,
+    ) -> None:
         self._fetch = fetch
         self._clock = clock
+        self._store = store
         self._lock = threading.Lock()
         self._token: Token | None = None
 
     def get(self) -> str:
-        """The cached token, fetching a new one when none is cached or it is about to expire."""
+        """The cached token, else the stored one, else a freshly fetched one."""
         with self._lock:
             if self._token is None or self._clock() >= self._token.refresh_at:
-                self._token = self._fetch()
+                self._token = self._from_store() or self._fetch_and_save()
             return self._token.value
 
     def invalidate(self, value: str | None) -> None:
-        """Forget ``value`` if it is still current (another thread may have refreshed already)."""
+        """Forget ``value`` if it is still current (another thread may have refreshed already),
+        and discard it from the store unless another worker stored a fresh token since."""
         with self._lock:
             if self._token is not None and self._token.value == value:
                 self._token = None
+            if self._store is not None and value:
+                self._use_store("discard", self._store.discard, value)
 
     def current(self) -> str | None:
         """The cached value without fetching (used to scrub error messages)."""
         return self._token.value if self._token else None
+
+    def _from_store(self) -> Token | None:
+        """The stored token as an in-memory one; None when absent or inside its margin."""
+        if self._store is None:
+            return None
+        stored = self._use_store("load", self._store.load)
+        wall, now = time.time(), self._clock()
+        if not isinstance(stored, StoredToken) or not stored.usable(wall):
+            return None
+        lifetime = int(stored.expires_at - wall)
+        return Token(stored.value, lifetime, now, now + (stored.refresh_at - wall))
+
+    def _fetch_and_save(self) -> Token:
+        """Fetch a new token from DingTalk and share it through the store."""
+        token = self._fetch()
+        if self._store is not None:
+            wall = time.time()
+            stored = StoredToken(token.value, wall + token.expires_in, wall)
+            self._use_store("save", self._store.save, stored)
+        return token
+
+    @staticmethod
+    def _use_store(action: str, fn: Callable[..., R], *args: Any) -> R | None:
+        """Call the store; a failure is logged by type only (a database error's text could
+        quote the token) and treated as a miss."""
+        try:
+            return fn(*args)
+        except Exception as exc:  # any store failure degrades to a fetch
+            log.warning("dingtalk token store %s failed: %s", action, type(exc).__name__)
+            return None
 
 
 class DingTalkClient:
@@ -142,6 +188,8 @@ class DingTalkClient:
 
     Thread-safe: the token cache and the pacer are shared by all threads using one client.
     ``qps`` paces each (app key, API path) separately; None or 0 disables pacing.
+    ``token_store`` shares the app token with other clients and processes (one store per
+    app; see :mod:`connectors.dingtalk.tokens`).
     """
 
     def __init__(
@@ -163,6 +211,7 @@ class DingTalkClient:
         rate_limit_wait: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        token_store: TokenStore | None = None,
     ) -> None:
         if token_style not in ("new", "old"):
             raise ValueError("token_style must be 'new' or 'old'")
@@ -177,7 +226,7 @@ class DingTalkClient:
         self._clock = clock
         self._pacer = Pacer(qps, clock=clock, sleep=sleep)
         self._backoff = Backoff(backoff_base, backoff_cap, max_attempts, rate_limit_wait)
-        self._tokens = _TokenCache(self._fetch_token, clock)
+        self._tokens = _TokenCache(self._fetch_token, clock, token_store)
 
     def __repr__(self) -> str:
         return f"DingTalkClient(app_key={self.app_key!r}, oapi={self.hosts.oapi!r})"
@@ -310,9 +359,7 @@ class DingTalkClient:
             raise AuthError("DingTalk returned no access token", path="token")
         lifetime = int(data.get("expireIn") or data.get("expires_in") or 7200)
         now = self._clock()
-        # Replace 5 minutes before expiry, or at 90% of the lifetime for short-lived tokens.
-        margin = min(300.0, lifetime * 0.1)
-        return Token(str(value), lifetime, now, now + lifetime - margin)
+        return Token(str(value), lifetime, now, now + lifetime - refresh_margin(lifetime))
 
     def access_token(self) -> str:
         """The current app access token (cached; fetched when missing or about to expire)."""
