@@ -58,6 +58,7 @@ from .pacing import Backoff, Pacer
 from .tokens import StoredToken, TokenStore, refresh_margin
 from .types import (
     AuthScopes,
+    CallInfo,
     CreatedUser,
     Department,
     LoginUser,
@@ -189,7 +190,8 @@ class DingTalkClient:
     Thread-safe: the token cache and the pacer are shared by all threads using one client.
     ``qps`` paces each (app key, API path) separately; None or 0 disables pacing.
     ``token_store`` shares the app token with other clients and processes (one store per
-    app; see :mod:`connectors.dingtalk.tokens`).
+    app; see :mod:`connectors.dingtalk.tokens`). ``on_call`` is called once per HTTP attempt
+    with a :class:`~connectors.dingtalk.types.CallInfo` (metrics); its failures are logged.
     """
 
     def __init__(
@@ -212,6 +214,7 @@ class DingTalkClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         token_store: TokenStore | None = None,
+        on_call: Callable[[CallInfo], None] | None = None,
     ) -> None:
         if token_style not in ("new", "old"):
             raise ValueError("token_style must be 'new' or 'old'")
@@ -227,6 +230,7 @@ class DingTalkClient:
         self._pacer = Pacer(qps, clock=clock, sleep=sleep)
         self._backoff = Backoff(backoff_base, backoff_cap, max_attempts, rate_limit_wait)
         self._tokens = _TokenCache(self._fetch_token, clock, token_store)
+        self._on_call = on_call
 
     def __repr__(self) -> str:
         return f"DingTalkClient(app_key={self.app_key!r}, oapi={self.hosts.oapi!r})"
@@ -290,6 +294,38 @@ class DingTalkClient:
 
     def _send(self, call: _Call, token: str | None) -> dict[str, Any]:
         """One attempt: build the request, pace, send, parse, map errors. The only HTTP call."""
+        url, params, headers = self._prepare(call, token)
+        waited, started = 0.0, self._clock()
+        try:
+            with self._pacer.pace((self.app_key, call.path)) as waited:
+                started = self._clock()
+                response = self._session.request(
+                    call.method,
+                    url,
+                    params=params or None,
+                    json=call.body,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+        except requests.RequestException as exc:
+            failure: DingTalkError = self._transport_error(call, exc)
+        else:
+            try:
+                body = self._parse(call, response)
+            except DingTalkError as err:
+                failure = err
+            else:
+                self._observe(call, 0, self._clock() - started, waited)
+                return body
+        self._observe(call, _observed_code(failure), self._clock() - started, waited)
+        # Raised outside the except blocks so the requests error, whose text holds the URL
+        # with the token, is not even kept as __context__.
+        raise failure
+
+    def _prepare(
+        self, call: _Call, token: str | None
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """URL, query and headers of one attempt; the token goes where the host family wants it."""
         base = self.hosts.oapi if call.host == "oapi" else self.hosts.api
         params = dict(call.params or {})
         headers = {"Accept": "application/json"}
@@ -297,23 +333,16 @@ class DingTalkClient:
             params["access_token"] = token
         elif token is not None:
             headers[TOKEN_HEADER] = token
+        return base + call.path, params, headers
+
+    def _observe(self, call: _Call, errcode: int | str, duration: float, waited: float) -> None:
+        """Tell the ``on_call`` observer about one attempt; its own failures never propagate."""
+        if self._on_call is None:
+            return
         try:
-            with self._pacer.pace((self.app_key, call.path)):
-                response = self._session.request(
-                    call.method,
-                    base + call.path,
-                    params=params or None,
-                    json=call.body,
-                    headers=headers,
-                    timeout=self.timeout,
-                )
-        except requests.RequestException as exc:
-            failure = self._transport_error(call, exc)
-        else:
-            return self._parse(call, response)
-        # Raised outside the except block so the requests error, whose text holds the URL with
-        # the token, is not even kept as __context__.
-        raise failure
+            self._on_call(CallInfo(call.path, errcode, duration, waited))
+        except Exception:  # a metrics hook must not fail a DingTalk call
+            log.exception("dingtalk on_call observer failed for %s", call.path)
 
     def _transport_error(self, call: _Call, exc: requests.RequestException) -> Transient:
         """Turn a requests failure into Transient, with URLs masked and the cause dropped."""
@@ -684,6 +713,13 @@ def _session_for(hosts: Hosts) -> requests.Session:
     if bundle:
         session.verify = bundle
     return session
+
+
+def _observed_code(err: DingTalkError) -> int | str:
+    """The code an observer sees for a failed attempt (see CallInfo)."""
+    if err.errcode is not None:
+        return err.errcode
+    return err.http_status if err.http_status is not None else "unknown"
 
 
 def _dept_id_from(data: dict[str, Any]) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "AuthScopes",
+    "CallInfo",
     "CreatedUser",
     "Department",
     "LoginUser",
@@ -98,6 +99,22 @@ class Token:
     expires_in: int
     obtained_at: float
     refresh_at: float
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """One HTTP attempt, as the client's ``on_call`` observer sees it (for metrics).
+
+    ``errcode`` is 0 on success; on failure DingTalk's effective code (the ``sub_code`` of an
+    errcode-88 wrapper), the v1.0 ``code`` string, the HTTP status of a non-JSON answer, or
+    ``"network"`` when no answer came. ``duration`` is the HTTP exchange in seconds,
+    ``waited`` the seconds spent in the pacer before sending. Never a token or a secret.
+    """
+
+    path: str
+    errcode: int | str
+    duration: float
+    waited: float
 
 
 @dataclass(frozen=True)
