@@ -23,6 +23,9 @@ variants wherever it reads a response):
 * ``user/list`` may omit ``next_cursor`` on the last page; when ``has_more`` is true without one,
   the next cursor is taken as ``cursor + len(page)``.
 * A reused or unknown login code (400 ``invalidParameter.authCode.notFound``) is an AuthError.
+* Work notifications (§11): any refusal is raised with DingTalk's text (a bad AgentId is a
+  BadRequest whatever its code); 90020 / ``ApiCountLimitForOrg`` is QuotaExhausted, never
+  retried. The task_id is read from the top level or, tolerated, from ``result``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
@@ -63,6 +66,8 @@ from .types import (
     Department,
     LoginUser,
     PermissionReport,
+    SendProgress,
+    SendResult,
     Token,
     User,
     UserPage,
@@ -79,6 +84,7 @@ R = TypeVar("R")
 
 ROOT_DEPT_ID = 1
 TOKEN_HEADER = "x-acs-dingtalk-access-token"  # noqa: S105 (a header name, not a secret)
+MESSAGE_PATH = "/topapi/message/corpconversation/"
 # getbymobile with this number answers 60121 when the permission is present (§6 probe).
 PROBE_MOBILE = "19900000000"
 
@@ -591,6 +597,47 @@ class DingTalkClient:
         result = self._result(self._oapi("/topapi/user/count", {"only_active": only_active}))
         return int(result.get("count", 0) if isinstance(result, dict) else result)
 
+    # --- work notifications (工作通知, §11) --------------------------------------------------
+
+    def message_send(
+        self, agent_id: int | str, userids: Iterable[str], msg: Mapping[str, Any]
+    ) -> int:
+        """Send a work notification from the app ``agent_id`` to ``userids``; returns the
+        task_id. ``msg`` is DingTalk's message object, e.g.
+        ``{"msgtype": "text", "text": {"content": "..."}}``.
+
+        DingTalk answers before delivering: unknown or out-of-range recipients show up in
+        :meth:`message_send_result`, not as an error. The same content reaches a user once
+        a day (later copies are dropped silently), so make each text distinct. Counts
+        against the monthly quota: QuotaExhausted when it is used up.
+        """
+        body = {
+            "agent_id": _agent(agent_id),
+            "userid_list": ",".join(userids),
+            "msg": dict(msg),
+        }
+        # Retried like any call: a repeat after a timeout that did land is dropped by
+        # DingTalk's once-a-day rule for every recipient the first copy reached.
+        data = self._oapi(MESSAGE_PATH + "asyncsend_v2", body)
+        return int(data.get("task_id") or self._result(data).get("task_id") or 0)
+
+    def message_progress(self, agent_id: int | str, task_id: int) -> SendProgress:
+        """How far DingTalk got sending the notification ``task_id``."""
+        body = {"agent_id": _agent(agent_id), "task_id": int(task_id)}
+        data = self._oapi(MESSAGE_PATH + "getsendprogress", body)
+        return SendProgress.from_api(data.get("progress") or self._result(data))
+
+    def message_send_result(self, agent_id: int | str, task_id: int) -> SendResult:
+        """Who received the notification ``task_id``, and who could not (and why)."""
+        body = {"agent_id": _agent(agent_id), "task_id": int(task_id)}
+        data = self._oapi(MESSAGE_PATH + "getsendresult", body)
+        return SendResult.from_api(data.get("send_result") or self._result(data))
+
+    def message_recall(self, agent_id: int | str, task_id: int) -> None:
+        """Withdraw the notification ``task_id`` from its recipients."""
+        body = {"agent_id": _agent(agent_id), "msg_task_id": int(task_id)}
+        self._oapi(MESSAGE_PATH + "recall", body)
+
     # --- permissions ----------------------------------------------------------------------
 
     def auth_scopes(self) -> AuthScopes:
@@ -713,6 +760,13 @@ def _session_for(hosts: Hosts) -> requests.Session:
     if bundle:
         session.verify = bundle
     return session
+
+
+def _agent(agent_id: int | str) -> int | str:
+    """The AgentId as the number DingTalk expects; anything else is sent as given, so that
+    DingTalk's own refusal (with its hint) reaches the admin instead of a local ValueError."""
+    text = str(agent_id).strip()
+    return int(text) if text.isdigit() else text
 
 
 def _observed_code(err: DingTalkError) -> int | str:

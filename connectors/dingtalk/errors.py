@@ -27,6 +27,7 @@ __all__ = [
     "NotFound",
     "OutOfScope",
     "PermissionDenied",
+    "QuotaExhausted",
     "RateLimited",
     "Transient",
     "error_from_response",
@@ -178,6 +179,24 @@ class RateLimited(DingTalkError):
         super().__init__(message, **kw)
 
 
+class QuotaExhausted(RateLimited):
+    """The organisation's monthly API quota is used up (90020, v1.0 ApiCountLimitForOrg).
+
+    A rate limit that no retry fixes before next month: never retried. Address-book and
+    token APIs are exempt from the quota, so this comes from other APIs (work notifications).
+    """
+
+    default_hint = (
+        "The organisation used up this month's DingTalk API quota (5,000 calls on the "
+        "standard edition). Address-book sync is not affected; notifications resume next "
+        "month, or sooner after buying more calls in the DingTalk developer console."
+    )
+
+    def __init__(self, message: str = "", **kw: Any) -> None:
+        kw.pop("retryable", None)
+        super().__init__(message, retryable=False, **kw)
+
+
 class Transient(DingTalkError):
     """DingTalk is busy (-1), answered 5xx or HTML, or the network failed or timed out."""
 
@@ -226,8 +245,9 @@ _HINTS: dict[int | str, str] = {
     60112: "The user's name is invalid (1-80 characters).",
     22: "Unknown API path: check the oapi base URL.",
     404: "Unknown API path: check the API base URLs.",
-    90020: "The organisation's monthly API quota is used up.",
     "invalidClientIdOrSecret": "The AppKey or AppSecret is wrong: copy both again.",
+    40056: "Check the provider's AgentId: it must be this app's AgentId in the developer console.",
+    41011: "Set the provider's AgentId (the app's AgentId in the developer console).",
 }
 
 _V1_QPS = re.compile(r"Forbidden\.AccessDenied\.Qp[sm]Limit", re.IGNORECASE)
@@ -364,7 +384,7 @@ def _by_code(code: int | str, message: str, common: dict[str, Any]) -> DingTalkE
     if code in RATE_LIMIT_CODES:
         return RateLimited(message, **kw)
     if code in QUOTA_CODES:
-        return RateLimited(message, retryable=False, **kw)
+        return QuotaExhausted(message, **kw)
     if isinstance(code, int) and code >= 500 and code < 600:
         return Transient(message, **kw)  # e.g. {"errcode": 502} from a proxy
     return BadRequest(message, **kw)
@@ -402,7 +422,7 @@ def _from_v1(http_status: int, body: Mapping[str, Any], common: dict[str, Any]) 
     if code == "Forbidden.AccessDenied.IpNotInWhiteList":
         return IpNotAllowed(message, ip=parse_ip(message), **kw)
     if code == "Forbidden.AccessDenied.ApiCountLimitForOrg":
-        return RateLimited(message, retryable=False, **kw)
+        return QuotaExhausted(message, **kw)
     if _V1_QPS.search(code) or http_status == 429:
         return RateLimited(message, **kw)
     return _from_v1_status(http_status, lowered, message, kw)

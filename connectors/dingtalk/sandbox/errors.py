@@ -153,6 +153,20 @@ def qps_global(path: str, limit: int, now: float) -> GatewayError:
     )
 
 
+def quota_exhausted(corp_id: str, limit: int) -> GatewayError:
+    """The organisation used up its monthly API quota (§5: 90020 on oapi, wrapped as 88 like
+    every rate limit; ApiCountLimitForOrg on v1.0). DingTalk's wording is UNCONFIRMED; ours
+    names the limit so an admin reading it knows which one was hit."""
+    sub_msg = f"企业当月接口调用次数已超过上限 {limit} 次, corpId({corp_id}), 下月恢复."
+    return GatewayError(
+        "90020",
+        sub_msg,
+        403,
+        "Forbidden.AccessDenied.ApiCountLimitForOrg",
+        "企业当月接口调用次数已超过上限",
+    )
+
+
 def missing(name: str) -> ApiError:
     """A required parameter is absent. We answer 400002 (the code the v2 DOC pages list)."""
     return ApiError(400002, f"参数错误：缺少参数 {name}")

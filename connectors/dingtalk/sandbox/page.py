@@ -6,14 +6,17 @@ escaped. Large corps are truncated so the page stays quick to render.
 
 from __future__ import annotations
 
+import time
 from html import escape
 
 from .cli import DEMO_APP_KEY
 from .model import ROOT_DEPT_ID, Corp
+from .outbox import Message
 from .state import App, SandboxState
 
 USERS_PER_DEPT = 50
 DEPTS_PER_CORP = 500
+MESSAGES_PER_CORP = 50
 STYLE = (
     "body{font:14px/1.5 system-ui,sans-serif;margin:1.5rem;color:#1f2329}"
     "h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse}"
@@ -36,7 +39,8 @@ def render_index(state: SandboxState, base_url: str) -> str:
         parts.append("<p>No corps yet. Start with <code>--demo</code> or POST /_sandbox/apps.</p>")
     for corp in state.corps.values():
         apps = [a for a in state.apps.values() if a.corp_id == corp.corp_id]
-        parts.append(render_corp(corp, apps))
+        messages = [m for m in state.messages.tasks.values() if m.corp_id == corp.corp_id]
+        parts.append(render_corp(corp, apps) + render_messages(messages))
     parts.append("</body></html>")
     return "".join(parts)
 
@@ -116,3 +120,23 @@ def render_dept(corp: Corp, dept_id: int) -> str:
     if len(keys) > USERS_PER_DEPT:
         lines.append(f"<p class='muted'>… and {len(keys) - USERS_PER_DEPT} more</p>")
     return "".join(lines)
+
+
+def render_messages(messages: list[Message]) -> str:
+    """The corp's latest work notifications, newest first, with what each recipient got."""
+    if not messages:
+        return ""
+    rows = "".join(
+        f"<tr><td>{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(m.sent_ms / 1000))}</td>"
+        f"<td><code>{escape(m.app_key)}</code> / <code>{m.agent_id}</code></td>"
+        f"<td>{escape(m.msgtype)}</td><td>{escape(m.summary())}</td>"
+        f"<td>{escape(', '.join(m.delivered))}</td>"
+        f"<td>{escape(', '.join(m.dropped + m.invalid_userids + m.forbidden_userids))}</td>"
+        f"<td><code>{m.task_id}</code>{' (recalled)' if m.recalled else ''}</td></tr>"
+        for m in reversed(messages[-MESSAGES_PER_CORP:])
+    )
+    return (
+        "<h3>Work notifications</h3><table><tr><th>Time</th><th>App / AgentId</th>"
+        "<th>Type</th><th>Content</th><th>Delivered to</th><th>Not delivered</th>"
+        f"<th>task_id</th></tr>{rows}</table>"
+    )
