@@ -20,12 +20,14 @@ SCOPE_APPLY_URL = "https://open-dev.dingtalk.com/appscope/apply?content="
 
 
 class ApiError(Exception):
-    """A business error: oapi `{"errcode": n, "errmsg": "..."}` with HTTP 200."""
+    """A business error: oapi `{"errcode": n, "errmsg": "..."}` with HTTP 200; `extra` keys
+    join the body (the holder's `userid` on 60104)."""
 
-    def __init__(self, errcode: int, errmsg: str) -> None:
+    def __init__(self, errcode: int, errmsg: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(f"{errcode} {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+        self.extra = extra or {}
 
 
 class GatewayError(Exception):
