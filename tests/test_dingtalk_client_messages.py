@@ -53,6 +53,11 @@ def test_a_sent_notification_reaches_the_userids_as_one_comma_separated_list(app
     assert message["agent_id"] == AGENT_ID and message["content"] == {"content": "Job 1 failed"}
 
 
+def test_a_single_userid_given_as_a_string_is_one_recipient(app, client):
+    client.message_send(AGENT_ID, "alice", text("just alice"))
+    assert received(app)[0]["userids"] == ["alice"]
+
+
 def test_an_agent_id_given_as_text_is_sent_as_a_number(app, client):
     client.message_send(str(AGENT_ID), ["alice"], text("as text"))
     assert received(app)[0]["agent_id"] == AGENT_ID

@@ -611,9 +611,11 @@ class DingTalkClient:
         a day (later copies are dropped silently), so make each text distinct. Counts
         against the monthly quota: QuotaExhausted when it is used up.
         """
+        # A lone string is one userid, not an iterable of one-letter userids.
+        recipients = [userids] if isinstance(userids, str) else list(userids)
         body = {
             "agent_id": _agent(agent_id),
-            "userid_list": ",".join(userids),
+            "userid_list": ",".join(recipients),
             "msg": dict(msg),
         }
         # Retried like any call: a repeat after a timeout that did land is dropped by
