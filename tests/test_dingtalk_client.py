@@ -353,6 +353,38 @@ def test_a_taken_unique_value_is_already_exists_naming_it(client, field, what):
     assert caught.value.what == what
 
 
+def test_a_taken_mobile_names_the_dingtalk_user_who_holds_it(client):
+    first = new_user(userid="holder")
+    client.user_create(first)
+    with pytest.raises(AlreadyExists) as caught:
+        client.user_create(new_user(userid="newcomer", mobile=first["mobile"]))
+    err = caught.value
+    assert (err.what, err.owner_userid) == ("mobile", "holder")
+    assert "DingTalk user holder already has this mobile" in err.sentence()
+
+
+def test_a_taken_email_names_the_field_but_no_holder(client):
+    client.user_create(new_user(userid="one", email="same@example.com"))
+    with pytest.raises(AlreadyExists) as caught:
+        client.user_create(new_user(userid="two", email="same@example.com"))
+    assert (caught.value.what, caught.value.owner_userid) == ("email", None)
+
+
+@pytest.mark.parametrize("userid", ["zhang san", "张三"])
+def test_an_invalid_userid_on_create_is_a_bad_request_with_the_userid_rule(client, userid):
+    with pytest.raises(BadRequest) as caught:
+        client.user_create(new_user(userid=userid))
+    assert caught.value.errcode == 40003
+    assert "letters, digits and _ . @ -" in caught.value.sentence()
+
+
+@pytest.mark.parametrize("mobile", ["+999-12345678", "+852-5123"])
+def test_a_mobile_dingtalk_refuses_is_a_bad_request_with_the_format_hint(client, mobile):
+    with pytest.raises(BadRequest) as caught:
+        client.user_create(new_user(mobile=mobile))
+    assert caught.value.errcode == 60103 and "+852-61234567" in caught.value.sentence()
+
+
 def test_a_user_without_a_name_is_a_bad_request(client):
     with pytest.raises(BadRequest):
         client.user_create({"mobile": str(next(_mobiles)), "dept_id_list": [1]})

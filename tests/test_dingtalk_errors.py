@@ -3,8 +3,12 @@ typed exceptions out. Pure: no HTTP."""
 
 from __future__ import annotations
 
+import ast
+import inspect
+
 import pytest
 
+from connectors.dingtalk import errors
 from connectors.dingtalk.errors import (
     AlreadyExists,
     AuthError,
@@ -14,6 +18,7 @@ from connectors.dingtalk.errors import (
     NotFound,
     OutOfScope,
     PermissionDenied,
+    QuotaExhausted,
     RateLimited,
     Transient,
     error_from_response,
@@ -170,7 +175,9 @@ def test_ip_not_in_allow_list_reports_the_ip_dingtalk_saw():
     err = error_from_response(200, wrapped("60020", sub_msg))
     assert isinstance(err, IpNotAllowed)
     assert err.ip == "14.153.172.241"
-    assert "14.153.172.241" in err.hint
+    assert "%(ip)s" in err.hint and err.hint_args == {"ip": "14.153.172.241"}
+    assert "Add 14.153.172.241 to" in err.rendered_hint()
+    assert "Add 14.153.172.241 to" in err.sentence()
 
 
 @pytest.mark.parametrize("code", [50002, 50004])
@@ -268,3 +275,187 @@ def test_mask_url_hides_token_and_secret_query_values():
 def test_str_shows_path_and_codes_for_logs():
     err = error_from_response(200, wrapped("60011", "no"), path="/topapi/v2/user/get")
     assert str(err) == "/topapi/v2/user/get: [88/60011] no"
+
+
+# --- hints ------------------------------------------------------------------------------
+
+# Codes the brief for the console's event pages names explicitly: each needs a hint of its own.
+REQUIRED_HINT_CODES = [
+    60103, 60104, 60102, 60105, 60106, 40100, 40101, 60107, 60112, 60113, 60120, 60122,
+    60123, 60128, 40019, 40020, 40021, 40022, 40023, 40024, 40103, 41054, 40066, 40003,
+    40009, 33012, 60121, 60111, *range(60001, 60011), 60016, 60018, 60019, 60110, 43007,
+    400002, 40035, -1, 60011, 60020, 90018, 90002, 90020,
+]  # fmt: skip
+
+
+def code_tables() -> dict[str, object]:
+    """Every code table of the errors module: the module-level names ending in _CODES."""
+    return {name: value for name, value in vars(errors).items() if name.endswith("_CODES")}
+
+
+def every_known_code() -> list[int | str]:
+    """Each code some table of the connector knows, from the tables themselves."""
+    return sorted({code for table in code_tables().values() for code in table}, key=str)
+
+
+def response_for(code: int | str) -> tuple[int, dict]:
+    """A DingTalk answer carrying ``code`` in the envelope it arrives in."""
+    if isinstance(code, str):
+        return 400, {"code": code, "message": "x", "requestid": "r"}
+    if code == 1111:
+        return 200, {"status": 1111, "wait": 5}
+    if code in errors.TOKEN_REJECTED_CODES | errors.PERMISSION_CODES | errors.IP_CODES:
+        return 200, wrapped(str(code), "x")
+    return 200, {"errcode": code, "errmsg": "x"}
+
+
+def test_the_code_tables_are_found_and_cover_oapi_and_v1():
+    tables = code_tables()
+    assert {"NOT_FOUND_CODES", "ALREADY_EXISTS_CODES", "V1_QUOTA_CODES"} <= set(tables)
+    assert 60121 in every_known_code() and "InvalidAuthentication" in every_known_code()
+
+
+@pytest.mark.parametrize("code", every_known_code())
+def test_every_code_the_connector_knows_has_a_hint(code):
+    assert errors.HINTS.get(code), f"no hint for {code}"
+
+
+@pytest.mark.parametrize("code", every_known_code())
+def test_the_error_for_every_known_code_carries_its_hint(code):
+    status, body = response_for(code)
+    err = error_from_response(status, body, path="/topapi/v2/user/update")
+    assert err is not None and err.hint == errors.HINTS[code]
+    assert err.rendered_hint() in err.sentence()
+
+
+@pytest.mark.parametrize("code", REQUIRED_HINT_CODES)
+def test_each_code_an_admin_meets_on_user_and_department_calls_has_a_hint(code):
+    assert errors.HINTS.get(code), f"no hint for {code}"
+    assert code in every_known_code()
+
+
+def test_the_mobile_hints_say_what_to_do():
+    assert "change the account's mobile" in errors.HINTS[60104]
+    assert "link the account" in errors.HINTS[60104]
+    for code in (40022, 41054):
+        assert "change it in the DingTalk app" in errors.HINTS[code]
+        assert "delete and re-add" in errors.HINTS[code]
+
+
+def test_every_hint_literal_is_marked_for_translation():
+    """Each hint constant, class default and HINTS value is an N_("...") call or a name of
+    one, so the Django side's makemessages --keyword=N_ finds every English hint."""
+    tree = ast.parse(inspect.getsource(errors))
+    unmarked = []
+    for node in ast.walk(tree):
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(target, ast.Name):
+            name = target.id
+            if name.endswith("_HINT") or name == "default_hint":
+                unmarked += [name] if not _marked(node.value) else []
+            if name in ("HINTS", "OWNER_HINTS") and isinstance(node.value, ast.Dict):
+                unmarked += [ast.unparse(v) for v in node.value.values if v and not _marked(v)]
+        if isinstance(node, ast.keyword) and node.arg == "hint":
+            unmarked += [ast.unparse(node)] if not _marked(node.value) else []
+    assert unmarked == []
+
+
+def _marked(value: ast.expr) -> bool:
+    """An N_("literal") call, a name (of a marked constant), a lookup in HINTS, or "" (no
+    hint at all)."""
+    if isinstance(value, ast.Constant):
+        return value.value == ""
+    if isinstance(value, ast.Call) and getattr(value.func, "id", "") == "N_":
+        return len(value.args) == 1 and isinstance(value.args[0], ast.Constant)
+    if isinstance(value, ast.Subscript):
+        return getattr(value.value, "id", "") in ("HINTS", "OWNER_HINTS")
+    if isinstance(value, ast.DictComp):
+        return _marked(value.value)
+    return isinstance(value, ast.Name)
+
+
+def test_the_translation_marker_returns_its_text():
+    assert errors.N_("Grant the permission.") == "Grant the permission."
+
+
+def test_an_unknown_code_gets_a_hint_template_naming_the_code():
+    err = error_from_response(200, {"errcode": 12345, "errmsg": "new"})
+    assert "%(code)s" in err.hint and err.hint_args == {"code": "12345"}
+    assert "with code 12345:" in err.sentence()
+
+
+def test_rendering_a_hint_never_fails_on_a_template_without_its_values():
+    err = BadRequest("x", errcode=1, hint="Add %(ip)s.", hint_args={"other": "1"})
+    assert err.rendered_hint() == "Add %(ip)s."
+
+
+def test_a_hint_without_values_is_shown_as_written():
+    err = BadRequest("x", errcode=1, hint="Use 100% of it.")
+    assert err.rendered_hint() == "Use 100% of it." and err.hint_args == {}
+
+
+# --- already exists: which value, and who holds it ---------------------------------------
+
+
+def test_a_60104_naming_the_holder_exposes_the_owner_userid_and_a_hint_with_it():
+    body = {"errcode": 60104, "errmsg": "手机号码在公司中已存在", "userid": "zhangsan"}
+    err = error_from_response(200, body)
+    assert isinstance(err, AlreadyExists)
+    assert (err.what, err.owner_userid) == ("mobile", "zhangsan")
+    assert err.hint_args == {"owner": "zhangsan"}
+    assert "DingTalk user zhangsan already has this mobile" in err.sentence()
+
+
+def test_a_60104_without_the_holder_has_no_owner_and_the_general_hint():
+    err = error_from_response(200, {"errcode": 60104, "errmsg": "手机号码在公司中已存在"})
+    assert err.owner_userid is None and err.hint == errors.HINTS[60104] and err.hint_args == {}
+
+
+@pytest.mark.parametrize(
+    ("code", "what"),
+    [
+        (60104, "mobile"),
+        (60102, "userid"),
+        (60106, "email"),
+        (40101, "email"),
+        (40100, "telephone"),
+    ],
+)
+def test_a_taken_unique_value_names_its_field_and_tolerates_a_holder_in_the_body(code, what):
+    err = error_from_response(200, {"errcode": code, "errmsg": "x", "userid": "holder"})
+    assert (err.what, err.owner_userid) == (what, "holder")
+
+
+# --- quota, and 40003 on create ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, {"errcode": 90020, "errmsg": "quota"}),
+        (200, wrapped("90020", "quota")),
+        (403, {"code": "Forbidden.AccessDenied.ApiCountLimitForOrg", "message": "quota"}),
+    ],
+)
+def test_the_monthly_quota_is_quota_exhausted_a_rate_limit_never_retried(status, body):
+    err = error_from_response(status, body)
+    assert isinstance(err, QuotaExhausted) and isinstance(err, RateLimited)
+    assert not err.retryable and err.hint == errors.QUOTA_HINT
+
+
+def test_a_transient_rate_limit_is_not_quota_exhausted():
+    err = error_from_response(200, wrapped("90018", "qps"))
+    assert not isinstance(err, QuotaExhausted) and err.retryable
+
+
+def test_an_invalid_userid_on_create_is_a_bad_request_and_elsewhere_not_found():
+    body = {"errcode": 40003, "errmsg": "不合法的UserID"}
+    created = error_from_response(200, body, path="/topapi/v2/user/create")
+    looked_up = error_from_response(200, body, path="/topapi/v2/user/get")
+    assert isinstance(created, BadRequest) and isinstance(looked_up, NotFound)
+    assert created.hint == looked_up.hint == errors.HINTS[40003]
+
+
+def test_v1_codes_match_whatever_their_case():
+    err = error_from_response(400, {"code": "invalidclientidorsecret", "message": "x"})
+    assert isinstance(err, AuthError) and err.hint == errors.CREDENTIALS_HINT

@@ -106,9 +106,47 @@ def test_create_in_more_than_100_departments_is_refused(srv, call):
     )
 
 
-@pytest.mark.parametrize("bad", ["12345", "23800000000", "+86-123", "138 0000 0000"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "12345",
+        "23800000000",
+        "1380000000",  # 10 digits
+        "138000000000",  # 12 digits
+        "+86-123",
+        "+86-23800000000",
+        "138 0000 0000",
+        "+999-12345678",  # no such country calling code
+        "+85-212345678",  # +85 is not a calling code either
+        "+852-5123",  # too short for Hong Kong
+        "+852-512345678901",  # too long for Hong Kong
+        "+1-202555",  # too short for North America
+        "852-51234567",  # no plus sign
+        "+852 51234567",  # no dash
+    ],
+)
 def test_invalid_mobiles_give_60103(call, bad):
-    assert call(CREATE, {"name": "Z", "mobile": bad, "dept_id_list": [1]})["errcode"] == 60103
+    body = call(CREATE, {"name": "Z", "mobile": bad, "dept_id_list": [1]})
+    assert (body["errcode"], body["errmsg"]) == (60103, "手机号码不合法")
+
+
+@pytest.mark.parametrize(
+    ("good", "state_code"),
+    [
+        ("13950052493", "86"),
+        ("+86-13950052493", "86"),
+        ("+852-56912345", "852"),
+        ("+853-61234567", "853"),
+        ("+886-912345678", "886"),
+        ("+65-89123456", "65"),
+        ("+1-2025550123", "1"),
+        ("+44-7911123456", "44"),
+    ],
+)
+def test_mainland_and_international_mobiles_are_accepted(call, good, state_code):
+    create(call, userid="ok", mobile=good)
+    user = call(GET, {"userid": "ok"})["result"]
+    assert (user["mobile"], user["state_code"]) == (good, state_code)
 
 
 def test_international_mobiles_are_accepted_with_their_state_code(call):
@@ -131,6 +169,32 @@ def test_duplicate_mobile_gives_60104_even_written_with_plus_86(call):
     create(call, n=1)
     again = {"name": "B", "mobile": "+86-" + mobile(1), "dept_id_list": [1]}
     assert call(CREATE, again)["errcode"] == 60104
+
+
+def test_a_mobile_written_with_plus_86_clashes_with_the_bare_number_too(call):
+    create(call, mobile="+86-13950052493")
+    again = {"name": "B", "mobile": "13950052493", "dept_id_list": [1]}
+    assert call(CREATE, again)["errcode"] == 60104
+
+
+def test_the_60104_body_names_the_user_who_holds_the_mobile(call):
+    create(call, userid="holder", n=1)
+    body = call(CREATE, {"name": "B", "mobile": mobile(1), "dept_id_list": [1]})
+    assert (body["errcode"], body["userid"]) == (60104, "holder")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["zhang san", "张三", "x" * 65, "_lead", ".lead", "-lead", "a/b", "a#b", "a+b", "é"],
+)
+def test_userids_outside_letters_digits_and_underscore_dot_at_dash_give_40003(call, bad):
+    body = call(CREATE, {"userid": bad, "name": "Z", "mobile": mobile(1), "dept_id_list": [1]})
+    assert (body["errcode"], body["errmsg"]) == (40003, "不合法的UserID")
+
+
+@pytest.mark.parametrize("good", ["a", "zhang.san", "z_s-1@corp", "0123456789", "Z" * 64])
+def test_userids_of_letters_digits_and_underscore_dot_at_dash_are_accepted(call, good):
+    assert create(call, userid=good)["userid"] == good
 
 
 def test_duplicate_email_gives_60106(call):
@@ -212,6 +276,19 @@ def test_getbymobile_finds_the_user_or_gives_60121(call):
     create(call, userid="mob", n=7)
     assert call("/topapi/v2/user/getbymobile", {"mobile": mobile(7)})["result"] == {"userid": "mob"}
     assert call("/topapi/v2/user/getbymobile", {"mobile": mobile(8)})["errcode"] == 60121
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [("13950052493", "+86-13950052493"), ("+86-13950052493", "13950052493")],
+)
+def test_getbymobile_treats_plus_86_and_the_bare_number_as_one(call, stored, asked):
+    create(call, userid="same", mobile=stored)
+    assert call("/topapi/v2/user/getbymobile", {"mobile": asked})["result"] == {"userid": "same"}
+
+
+def test_getbymobile_with_a_malformed_number_gives_40104(call):
+    assert call("/topapi/v2/user/getbymobile", {"mobile": "+999-12345678"})["errcode"] == 40104
 
 
 def test_getbyunionid_has_no_v2_and_returns_contact_type_0(call):

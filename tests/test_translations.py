@@ -228,30 +228,27 @@ def test_every_translation_keeps_the_html_tags_of_its_msgid(catalogue):
 
 
 def connector_hints() -> set[str]:
-    """Every fixed fix hint in connectors/dingtalk/errors.py: class defaults, the code table,
-    and literal ``hint=`` / ``kw["hint"] =`` values."""
-    hints = {
+    """Every hint literal the connector marks with ``N_`` in connectors/dingtalk/errors.py, and
+    every default hint of its error classes (which must be among them)."""
+    marked = {
+        node.args[0].value
+        for node in ast.walk(ast.parse(inspect.getsource(dingtalk_errors)))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "N_"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    defaults = {
         cls.default_hint
         for cls in vars(dingtalk_errors).values()
         if inspect.isclass(cls) and issubclass(cls, dingtalk_errors.DingTalkError)
     }
-    hints |= set(dingtalk_errors._HINTS.values())
-    for node in ast.walk(ast.parse(inspect.getsource(dingtalk_errors))):
-        if isinstance(node, ast.keyword) and node.arg == "hint":
-            value = node.value
-        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
-            target = node.targets[0].slice
-            value = node.value if getattr(target, "value", None) == "hint" else None
-        else:
-            continue
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            hints.add(value.value)
-    return {hint for hint in hints if hint}
+    assert {d for d in defaults if d} <= marked, "a default hint is not marked with N_"
+    return marked | set(dingtalk_errors.HINTS.values())
 
 
-def test_every_fixed_hint_and_permission_purpose_of_the_connector_is_in_the_catalogue():
-    listed = set(dingtalk_texts.HINTS) | set(dingtalk_texts.PERMISSION_PURPOSES)
-    missing = (connector_hints() | {s.purpose for s in SCOPES}) - listed
-    assert not missing, (
-        "connector texts missing from dtconsole/dingtalk_texts.py:\n  " + "\n  ".join(missing)
-    )
+def test_every_fixed_hint_and_permission_purpose_of_the_connector_is_in_the_catalogue(catalogue):
+    msgids = {entry.msgid for entries in catalogue.values() for entry in entries}
+    texts = connector_hints() | set(dingtalk_texts.PERMISSION_PURPOSES)
+    missing = (texts | {s.purpose for s in SCOPES}) - msgids
+    assert not missing, "connector texts missing from the catalogue:\n  " + "\n  ".join(missing)

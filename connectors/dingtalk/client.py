@@ -23,6 +23,9 @@ variants wherever it reads a response):
 * ``user/list`` may omit ``next_cursor`` on the last page; when ``has_more`` is true without one,
   the next cursor is taken as ``cursor + len(page)``.
 * A reused or unknown login code (400 ``invalidParameter.authCode.notFound``) is an AuthError.
+* Work notifications (§11): any refusal is raised with DingTalk's text (a bad AgentId is a
+  BadRequest whatever its code); 90020 / ``ApiCountLimitForOrg`` is QuotaExhausted, never
+  retried. The task_id is read from the top level or, tolerated, from ``result``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
@@ -55,12 +58,16 @@ from .errors import (
 )
 from .fields import CSV_FIELDS
 from .pacing import Backoff, Pacer
+from .tokens import StoredToken, TokenStore, refresh_margin
 from .types import (
     AuthScopes,
+    CallInfo,
     CreatedUser,
     Department,
     LoginUser,
     PermissionReport,
+    SendProgress,
+    SendResult,
     Token,
     User,
     UserPage,
@@ -77,6 +84,7 @@ R = TypeVar("R")
 
 ROOT_DEPT_ID = 1
 TOKEN_HEADER = "x-acs-dingtalk-access-token"  # noqa: S105 (a header name, not a secret)
+MESSAGE_PATH = "/topapi/message/corpconversation/"
 # getbymobile with this number answers 60121 when the permission is present (§6 probe).
 PROBE_MOBILE = "19900000000"
 
@@ -111,30 +119,75 @@ class _Call:
 
 
 class _TokenCache:
-    """Thread-safe app token cache; one fetch at a time, replaced shortly before expiry."""
+    """Thread-safe app token cache; one fetch at a time, replaced shortly before expiry.
 
-    def __init__(self, fetch: Callable[[], Token], clock: Callable[[], float]) -> None:
+    With a :class:`TokenStore`, a missing or expiring in-memory token is first looked for
+    in the store, every fetched token is saved to it, and a rejected one is discarded from
+    it (compare and delete). The store is a cache: when it fails, the failure is logged and
+    the token is fetched from DingTalk as if the store were empty.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], Token],
+        clock: Callable[[], float],
+        store: TokenStore | None = None,
+    ) -> None:
         self._fetch = fetch
         self._clock = clock
+        self._store = store
         self._lock = threading.Lock()
         self._token: Token | None = None
 
     def get(self) -> str:
-        """The cached token, fetching a new one when none is cached or it is about to expire."""
+        """The cached token, else the stored one, else a freshly fetched one."""
         with self._lock:
             if self._token is None or self._clock() >= self._token.refresh_at:
-                self._token = self._fetch()
+                self._token = self._from_store() or self._fetch_and_save()
             return self._token.value
 
     def invalidate(self, value: str | None) -> None:
-        """Forget ``value`` if it is still current (another thread may have refreshed already)."""
+        """Forget ``value`` if it is still current (another thread may have refreshed already),
+        and discard it from the store unless another worker stored a fresh token since."""
         with self._lock:
             if self._token is not None and self._token.value == value:
                 self._token = None
+            if self._store is not None and value:
+                self._use_store("discard", self._store.discard, value)
 
     def current(self) -> str | None:
         """The cached value without fetching (used to scrub error messages)."""
         return self._token.value if self._token else None
+
+    def _from_store(self) -> Token | None:
+        """The stored token as an in-memory one; None when absent or inside its margin."""
+        if self._store is None:
+            return None
+        stored = self._use_store("load", self._store.load)
+        wall, now = time.time(), self._clock()
+        if not isinstance(stored, StoredToken) or not stored.usable(wall):
+            return None
+        lifetime = int(stored.expires_at - wall)
+        return Token(stored.value, lifetime, now, now + (stored.refresh_at - wall))
+
+    def _fetch_and_save(self) -> Token:
+        """Fetch a new token from DingTalk and share it through the store."""
+        token = self._fetch()
+        if self._store is not None:
+            wall = time.time()
+            stored = StoredToken(token.value, wall + token.expires_in, wall)
+            self._use_store("save", self._store.save, stored)
+        return token
+
+    @staticmethod
+    def _use_store(action: str, fn: Callable[..., R], *args: Any) -> R | None:
+        """Call the store; a failure is logged by type only (a database error's text could
+        quote the token) and treated as a miss."""
+        try:
+            return fn(*args)
+        except Exception as exc:  # any store failure degrades to a fetch
+            log.warning("dingtalk token store %s failed: %s", action, type(exc).__name__)
+            return None
 
 
 class DingTalkClient:
@@ -142,6 +195,9 @@ class DingTalkClient:
 
     Thread-safe: the token cache and the pacer are shared by all threads using one client.
     ``qps`` paces each (app key, API path) separately; None or 0 disables pacing.
+    ``token_store`` shares the app token with other clients and processes (one store per
+    app; see :mod:`connectors.dingtalk.tokens`). ``on_call`` is called once per HTTP attempt
+    with a :class:`~connectors.dingtalk.types.CallInfo` (metrics); its failures are logged.
     """
 
     def __init__(
@@ -163,6 +219,8 @@ class DingTalkClient:
         rate_limit_wait: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        token_store: TokenStore | None = None,
+        on_call: Callable[[CallInfo], None] | None = None,
     ) -> None:
         if token_style not in ("new", "old"):
             raise ValueError("token_style must be 'new' or 'old'")
@@ -177,7 +235,8 @@ class DingTalkClient:
         self._clock = clock
         self._pacer = Pacer(qps, clock=clock, sleep=sleep)
         self._backoff = Backoff(backoff_base, backoff_cap, max_attempts, rate_limit_wait)
-        self._tokens = _TokenCache(self._fetch_token, clock)
+        self._tokens = _TokenCache(self._fetch_token, clock, token_store)
+        self._on_call = on_call
 
     def __repr__(self) -> str:
         return f"DingTalkClient(app_key={self.app_key!r}, oapi={self.hosts.oapi!r})"
@@ -241,6 +300,38 @@ class DingTalkClient:
 
     def _send(self, call: _Call, token: str | None) -> dict[str, Any]:
         """One attempt: build the request, pace, send, parse, map errors. The only HTTP call."""
+        url, params, headers = self._prepare(call, token)
+        waited, started = 0.0, self._clock()
+        try:
+            with self._pacer.pace((self.app_key, call.path)) as waited:
+                started = self._clock()
+                response = self._session.request(
+                    call.method,
+                    url,
+                    params=params or None,
+                    json=call.body,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+        except requests.RequestException as exc:
+            failure: DingTalkError = self._transport_error(call, exc)
+        else:
+            try:
+                body = self._parse(call, response)
+            except DingTalkError as err:
+                failure = err
+            else:
+                self._observe(call, 0, self._clock() - started, waited)
+                return body
+        self._observe(call, _observed_code(failure), self._clock() - started, waited)
+        # Raised outside the except blocks so the requests error, whose text holds the URL
+        # with the token, is not even kept as __context__.
+        raise failure
+
+    def _prepare(
+        self, call: _Call, token: str | None
+    ) -> tuple[str, dict[str, Any], dict[str, str]]:
+        """URL, query and headers of one attempt; the token goes where the host family wants it."""
         base = self.hosts.oapi if call.host == "oapi" else self.hosts.api
         params = dict(call.params or {})
         headers = {"Accept": "application/json"}
@@ -248,23 +339,16 @@ class DingTalkClient:
             params["access_token"] = token
         elif token is not None:
             headers[TOKEN_HEADER] = token
+        return base + call.path, params, headers
+
+    def _observe(self, call: _Call, errcode: int | str, duration: float, waited: float) -> None:
+        """Tell the ``on_call`` observer about one attempt; its own failures never propagate."""
+        if self._on_call is None:
+            return
         try:
-            with self._pacer.pace((self.app_key, call.path)):
-                response = self._session.request(
-                    call.method,
-                    base + call.path,
-                    params=params or None,
-                    json=call.body,
-                    headers=headers,
-                    timeout=self.timeout,
-                )
-        except requests.RequestException as exc:
-            failure = self._transport_error(call, exc)
-        else:
-            return self._parse(call, response)
-        # Raised outside the except block so the requests error, whose text holds the URL with
-        # the token, is not even kept as __context__.
-        raise failure
+            self._on_call(CallInfo(call.path, errcode, duration, waited))
+        except Exception:  # a metrics hook must not fail a DingTalk call
+            log.exception("dingtalk on_call observer failed for %s", call.path)
 
     def _transport_error(self, call: _Call, exc: requests.RequestException) -> Transient:
         """Turn a requests failure into Transient, with URLs masked and the cause dropped."""
@@ -310,9 +394,7 @@ class DingTalkClient:
             raise AuthError("DingTalk returned no access token", path="token")
         lifetime = int(data.get("expireIn") or data.get("expires_in") or 7200)
         now = self._clock()
-        # Replace 5 minutes before expiry, or at 90% of the lifetime for short-lived tokens.
-        margin = min(300.0, lifetime * 0.1)
-        return Token(str(value), lifetime, now, now + lifetime - margin)
+        return Token(str(value), lifetime, now, now + lifetime - refresh_margin(lifetime))
 
     def access_token(self) -> str:
         """The current app access token (cached; fetched when missing or about to expire)."""
@@ -515,6 +597,49 @@ class DingTalkClient:
         result = self._result(self._oapi("/topapi/user/count", {"only_active": only_active}))
         return int(result.get("count", 0) if isinstance(result, dict) else result)
 
+    # --- work notifications (工作通知, §11) --------------------------------------------------
+
+    def message_send(
+        self, agent_id: int | str, userids: Iterable[str], msg: Mapping[str, Any]
+    ) -> int:
+        """Send a work notification from the app ``agent_id`` to ``userids``; returns the
+        task_id. ``msg`` is DingTalk's message object, e.g.
+        ``{"msgtype": "text", "text": {"content": "..."}}``.
+
+        DingTalk answers before delivering: unknown or out-of-range recipients show up in
+        :meth:`message_send_result`, not as an error. The same content reaches a user once
+        a day (later copies are dropped silently), so make each text distinct. Counts
+        against the monthly quota: QuotaExhausted when it is used up.
+        """
+        # A lone string is one userid, not an iterable of one-letter userids.
+        recipients = [userids] if isinstance(userids, str) else list(userids)
+        body = {
+            "agent_id": _agent(agent_id),
+            "userid_list": ",".join(recipients),
+            "msg": dict(msg),
+        }
+        # Retried like any call: a repeat after a timeout that did land is dropped by
+        # DingTalk's once-a-day rule for every recipient the first copy reached.
+        data = self._oapi(MESSAGE_PATH + "asyncsend_v2", body)
+        return int(data.get("task_id") or self._result(data).get("task_id") or 0)
+
+    def message_progress(self, agent_id: int | str, task_id: int) -> SendProgress:
+        """How far DingTalk got sending the notification ``task_id``."""
+        body = {"agent_id": _agent(agent_id), "task_id": int(task_id)}
+        data = self._oapi(MESSAGE_PATH + "getsendprogress", body)
+        return SendProgress.from_api(data.get("progress") or self._result(data))
+
+    def message_send_result(self, agent_id: int | str, task_id: int) -> SendResult:
+        """Who received the notification ``task_id``, and who could not (and why)."""
+        body = {"agent_id": _agent(agent_id), "task_id": int(task_id)}
+        data = self._oapi(MESSAGE_PATH + "getsendresult", body)
+        return SendResult.from_api(data.get("send_result") or self._result(data))
+
+    def message_recall(self, agent_id: int | str, task_id: int) -> None:
+        """Withdraw the notification ``task_id`` from its recipients."""
+        body = {"agent_id": _agent(agent_id), "msg_task_id": int(task_id)}
+        self._oapi(MESSAGE_PATH + "recall", body)
+
     # --- permissions ----------------------------------------------------------------------
 
     def auth_scopes(self) -> AuthScopes:
@@ -637,6 +762,20 @@ def _session_for(hosts: Hosts) -> requests.Session:
     if bundle:
         session.verify = bundle
     return session
+
+
+def _agent(agent_id: int | str) -> int | str:
+    """The AgentId as the number DingTalk expects; anything else is sent as given, so that
+    DingTalk's own refusal (with its hint) reaches the admin instead of a local ValueError."""
+    text = str(agent_id).strip()
+    return int(text) if text.isdigit() else text
+
+
+def _observed_code(err: DingTalkError) -> int | str:
+    """The code an observer sees for a failed attempt (see CallInfo)."""
+    if err.errcode is not None:
+        return err.errcode
+    return err.http_status if err.http_status is not None else "unknown"
 
 
 def _dept_id_from(data: dict[str, Any]) -> int:

@@ -14,10 +14,13 @@ from typing import Any
 
 __all__ = [
     "AuthScopes",
+    "CallInfo",
     "CreatedUser",
     "Department",
     "LoginUser",
     "PermissionReport",
+    "SendProgress",
+    "SendResult",
     "Token",
     "User",
     "UserPage",
@@ -98,6 +101,22 @@ class Token:
     expires_in: int
     obtained_at: float
     refresh_at: float
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """One HTTP attempt, as the client's ``on_call`` observer sees it (for metrics).
+
+    ``errcode`` is 0 on success; on failure DingTalk's effective code (the ``sub_code`` of an
+    errcode-88 wrapper), the v1.0 ``code`` string, the HTTP status of a non-JSON answer, or
+    ``"network"`` when no answer came. ``duration`` is the HTTP exchange in seconds,
+    ``waited`` the seconds spent in the pacer before sending. Never a token or a secret.
+    """
+
+    path: str
+    errcode: int | str
+    duration: float
+    waited: float
 
 
 @dataclass(frozen=True)
@@ -267,3 +286,60 @@ class UserToken:
     refresh_token: str | None = field(default=None, repr=False)
     expires_in: int | None = None
     corp_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What became of a work notification's recipients (``getsendresult``, §11).
+
+    ``invalid``: userids DingTalk does not know; ``forbidden``: users outside the app's
+    visible range; ``failed``: delivery failed; ``read`` / ``unread``: delivered.
+    A recipient DingTalk dropped as a same-day duplicate is in none of the lists.
+    """
+
+    invalid: list[str] = field(default_factory=list)
+    forbidden: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
+    invalid_dept_ids: list[int] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def delivered(self) -> list[str]:
+        """Every recipient the message reached, read or not."""
+        return self.read + self.unread
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> SendResult:
+        """Build from ``send_result``; absent lists are empty, comma strings are accepted."""
+        return cls(
+            invalid=str_list(data.get("invalid_user_id_list")),
+            forbidden=str_list(data.get("forbidden_user_id_list")),
+            failed=str_list(data.get("failed_user_id_list")),
+            read=str_list(data.get("read_user_id_list")),
+            unread=str_list(data.get("unread_user_id_list")),
+            invalid_dept_ids=int_list(data.get("invalid_dept_id_list")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class SendProgress:
+    """How far DingTalk got sending a work notification (``getsendprogress``, §11)."""
+
+    percent: int
+    status: int  # 0 not started, 1 in progress, 2 done
+
+    @property
+    def done(self) -> bool:
+        """Whether DingTalk finished sending."""
+        return self.status == 2
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> SendProgress:
+        """Build from ``progress`` (numbers may arrive as strings)."""
+        return cls(
+            percent=_int_or_none(data.get("progress_in_percent")) or 0,
+            status=_int_or_none(data.get("status")) or 0,
+        )

@@ -209,7 +209,7 @@ def _dingtalk_userid(provider: IdentityProvider, code: str) -> str:
                 token = client.exchange_code(code)
             except AuthError as exc:
                 # A reused, unknown or expired code: the login has to start over.
-                raise LoginRefused(CODE_USED, exc.hint) from None
+                raise LoginRefused(CODE_USED, exc.rendered_hint()) from None
             me = client.users_me(token.access_token)
             return _userid_for(client, provider, me.union_id)
     except NotFound:
@@ -219,7 +219,7 @@ def _dingtalk_userid(provider: IdentityProvider, code: str) -> str:
         raise LoginRefused(UNAVAILABLE, UNAVAILABLE_NEXT) from None
     except DingTalkError as exc:
         log.warning("DingTalk login via provider %s failed: %r", provider.pk, exc)
-        raise LoginRefused(DINGTALK_FAILED, exc.hint) from None
+        raise LoginRefused(DINGTALK_FAILED, exc.rendered_hint()) from None
 
 
 def _userid_for(client: DingTalkClient, provider: IdentityProvider, unionid: str) -> str:

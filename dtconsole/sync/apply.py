@@ -208,7 +208,7 @@ class Recorder:
             message=message or (str(error) if error else ""),
             errcode=str(error.errcode) if error and error.errcode is not None else "",
             sub_code=str(getattr(error, "sub_code", "") or "") if error else "",
-            hint=(error.hint or "") if error else "",
+            hint=(error.rendered_hint() or "") if error else "",
             duration_ms=int((time.monotonic() - started) * 1000),
         )
 

@@ -213,7 +213,7 @@ def dingtalk_view(request: HttpRequest, provider_id: int) -> HttpResponse:
     try:
         state = services.dingtalk_snapshot(request.user, provider)
     except DingTalkError as exc:
-        context.update({"error": str(exc), "hint": exc.hint})
+        context.update({"error": str(exc), "hint": exc.rendered_hint()})
     except ProviderError as exc:
         context["error"] = str(exc)
     else:

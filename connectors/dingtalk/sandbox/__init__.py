@@ -10,5 +10,6 @@ control API (`/_sandbox/...`). Point the client's oapi, api and login bases at t
 
 Wire behaviour follows /work/shared/dingtalk-api.md. Where that spec says UNCONFIRMED, the
 choice is written next to the code that makes it (grep for "UNCONFIRMED"). Standard library
-only; nothing here imports Django or dtconsole.
+plus phonenumbers (to refuse mobiles DingTalk refuses); nothing here imports Django or
+dtconsole.
 """

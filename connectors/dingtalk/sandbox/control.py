@@ -1,5 +1,6 @@
 """The control API under /_sandbox/ (not part of DingTalk): apps, seeding, faults, counters,
-token expiry, config and state dumps, for tests and demos. JSON in, JSON out, no auth."""
+token expiry, config, state dumps, received work notifications and the monthly quota, for
+tests and demos. JSON in, JSON out, no auth."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from urllib.parse import unquote
 from .departments import create_department, dept_view
 from .errors import ApiError
 from .faults import FaultSpecError, parse_rule
+from .limits import beijing_month
 from .model import Corp
 from .parsing import Params, to_bool, to_int
 from .state import FIELD_PERMISSIONS, SandboxState, app_from_dict
@@ -118,8 +120,14 @@ def reset(state: SandboxState, req: Request, body: dict[str, Any]) -> dict[str, 
 
 
 def dump_state(state: SandboxState, req: Request, body: dict[str, Any]) -> dict[str, Any]:
-    """The whole state: config, apps (with secrets), corps with departments, users, events."""
-    return {**state.snapshot(), "config": state.config.to_dict()}
+    """The whole state: config, apps (with secrets), corps with departments, users, events,
+    the work notifications received and each corp's quota use this month."""
+    return {
+        **state.snapshot(),
+        "config": state.config.to_dict(),
+        "messages": [m.to_dict() for m in state.messages.tasks.values()],
+        "quota": quota_views(state),
+    }
 
 
 # -- faults, calls, tokens, config -----------------------------------------------------------------
@@ -187,7 +195,8 @@ def set_config(state: SandboxState, req: Request, body: dict[str, Any]) -> dict[
 def validate_config(key: str, value: Any) -> Any:
     """One config value, checked."""
     number = to_int(value)
-    if key in ("qps_default", "token_lifetime") and number is not None and number >= 0:
+    counts = ("qps_default", "token_lifetime", "monthly_quota")
+    if key in counts and number is not None and number >= 0:
         return number
     if key == "global_qps" and (value is None or (number is not None and number > 0)):
         return number
@@ -288,6 +297,62 @@ def list_events(state: SandboxState, req: Request, body: dict[str, Any]) -> dict
     return {"events": events}
 
 
+# -- work notifications and the monthly quota ----------------------------------------------
+
+
+def list_messages(state: SandboxState, req: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """Received work notifications, oldest first; ?corp_id=, ?app_key= and ?userid= (a
+    delivered recipient) filter them."""
+    query = req.query
+    found = [
+        m.to_dict()
+        for m in state.messages.tasks.values()
+        if query.get("corp_id", m.corp_id) == m.corp_id
+        and query.get("app_key", m.app_key) == m.app_key
+        and ("userid" not in query or query["userid"] in m.delivered)
+    ]
+    return {"messages": found}
+
+
+def quota_views(state: SandboxState) -> list[dict[str, Any]]:
+    """This month's quota use of every corp."""
+    default, month = state.config.monthly_quota, beijing_month()
+    return [state.quota.view(corp_id, default, month) for corp_id in state.corps]
+
+
+def get_quota(state: SandboxState, req: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """{"quota": [{corp_id, month, used, limit, remaining}, …]} for every corp."""
+    return {"quota": quota_views(state)}
+
+
+def set_quota(state: SandboxState, req: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """Set one corp's monthly `limit` and/or this month's `used` count. The corp is named by
+    `corp_id` or by `app_key` (its app's corp): `{"app_key": k, "used": 5000}` makes the
+    quota run out, so the next quota-bound call of that corp's apps gets 90020."""
+    corp_id = quota_corp(state, body)
+    month = beijing_month()
+    for name in ("limit", "used"):
+        if name in body and (to_int(body[name]) is None or to_int(body[name]) < 0):
+            raise ControlError(f"{name} must be a non-negative integer")
+    if "limit" in body:
+        state.quota.limits[corp_id] = to_int(body["limit"])
+    if "used" in body:
+        state.quota.used[(corp_id, month)] = to_int(body["used"])
+    return state.quota.view(corp_id, state.config.monthly_quota, month)
+
+
+def quota_corp(state: SandboxState, body: dict[str, Any]) -> str:
+    """The corp a quota request names, directly or through one of its apps."""
+    if body.get("app_key"):
+        app = state.apps.get(str(body["app_key"]))
+        if app is None:
+            raise ControlError(f"unknown app_key {body['app_key']}", 404)
+        return app.corp_id
+    if str(body.get("corp_id") or "") not in state.corps:
+        raise ControlError("name an existing corp_id or app_key")
+    return str(body["corp_id"])
+
+
 HANDLERS: dict[str, dict[str, Handler]] = {
     "/_sandbox/apps": {"GET": list_apps, "POST": put_app},
     "/_sandbox/reset": {"POST": reset},
@@ -300,4 +365,6 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "/_sandbox/users": {"POST": seed_users},
     "/_sandbox/departments": {"POST": seed_departments},
     "/_sandbox/events": {"GET": list_events},
+    "/_sandbox/messages": {"GET": list_messages},
+    "/_sandbox/quota": {"GET": get_quota, "POST": set_quota},
 }

@@ -20,12 +20,14 @@ SCOPE_APPLY_URL = "https://open-dev.dingtalk.com/appscope/apply?content="
 
 
 class ApiError(Exception):
-    """A business error: oapi `{"errcode": n, "errmsg": "..."}` with HTTP 200."""
+    """A business error: oapi `{"errcode": n, "errmsg": "..."}` with HTTP 200; `extra` keys
+    join the body (the holder's `userid` on 60104)."""
 
-    def __init__(self, errcode: int, errmsg: str) -> None:
+    def __init__(self, errcode: int, errmsg: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(f"{errcode} {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+        self.extra = extra or {}
 
 
 class GatewayError(Exception):
@@ -150,6 +152,20 @@ def qps_global(path: str, limit: int, now: float) -> GatewayError:
         403,
         "Forbidden.AccessDenied.QpsLimitForApi",
         "您的服务器调用钉钉开放平台当前接口的所有请求都被暂时禁用了",
+    )
+
+
+def quota_exhausted(corp_id: str, limit: int) -> GatewayError:
+    """The organisation used up its monthly API quota (§5: 90020 on oapi, wrapped as 88 like
+    every rate limit; ApiCountLimitForOrg on v1.0). DingTalk's wording is UNCONFIRMED; ours
+    names the limit so an admin reading it knows which one was hit."""
+    sub_msg = f"企业当月接口调用次数已超过上限 {limit} 次, corpId({corp_id}), 下月恢复."
+    return GatewayError(
+        "90020",
+        sub_msg,
+        403,
+        "Forbidden.AccessDenied.ApiCountLimitForOrg",
+        "企业当月接口调用次数已超过上限",
     )
 
 

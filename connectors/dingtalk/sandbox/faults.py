@@ -1,6 +1,7 @@
 """Fault injection (§10.13): the next N calls to a path fail, or a random fraction of them.
 
-Kinds: "errcode_-1" (系统繁忙), "errcode_90002" (global throttle), "html_502" (an HTML page
+Kinds: "errcode_-1" (系统繁忙), "errcode_90002" (global throttle), "errcode_90020" (the
+corp's monthly quota is used up; target one app with `app_key`), "html_502" (an HTML page
 from the load balancer), "slow" (sleep `delay` seconds, then answer normally; `apply` says
 whether the write happens before the sleep, the default, or after it) and "random" (with
 probability `rate`, one of -1/90002/html_502, from an optional `seed`).
@@ -12,7 +13,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("errcode_-1", "errcode_90002", "html_502", "slow", "random")
+KINDS = ("errcode_-1", "errcode_90002", "errcode_90020", "html_502", "slow", "random")
 RANDOM_KINDS = ("errcode_-1", "errcode_90002", "html_502")
 
 

@@ -1,4 +1,5 @@
-"""The gateway in front of every DingTalk API: token, IP, scope, QPS, fault, then the handler.
+"""The gateway in front of every DingTalk API: token, IP, scope, QPS, monthly quota, fault,
+then the handler.
 
 The order is DingTalk's (dingtalk-api.md §10.4): permission and rate-limit refusals come from
 the gateway (errcode 88), so they happen before any body validation.
@@ -18,11 +19,13 @@ from .errors import (
     ip_refused,
     qps_app,
     qps_global,
+    quota_exhausted,
     scope_missing,
     token_blank,
     token_invalid,
 )
 from .faults import Fault
+from .limits import beijing_month
 from .model import Corp
 from .parsing import Params, parse_body
 from .state import App, Grant, SandboxState
@@ -36,7 +39,9 @@ INJECTED_GLOBAL_LIMIT = 1200
 @dataclass(frozen=True, slots=True)
 class Route:
     """One DingTalk API. `auth` is "app" (app token), "user" (web-login user token) or
-    "none" (credentials in the request; `app_key_of` names the app for counters and QPS)."""
+    "none" (credentials in the request; `app_key_of` names the app for counters and QPS).
+    `quota`: the API counts against the corp's monthly quota (§5; address-book and token
+    APIs are exempt)."""
 
     path: str
     family: str
@@ -47,6 +52,7 @@ class Route:
     methods: tuple[str, ...] = ("GET", "POST")
     content_type: str = OAPI_JSON
     app_key_of: Callable[[Call], str] | None = None
+    quota: bool = False
 
 
 @dataclass(slots=True)
@@ -102,6 +108,7 @@ def admit(call: Call) -> Fault | None:
             if scope and scope not in app.scopes:
                 raise scope_missing(app.app_key, scope)
         throttle(call)
+        spend_quota(call)
         return call.state.faults.take(call.route.path, call.app_key)
     finally:
         call.state.count_call(call.app_key, call.route.path)
@@ -161,6 +168,17 @@ def throttle(call: Call) -> None:
         call.state.app_window.record(key, now)
 
 
+def spend_quota(call: Call) -> None:
+    """Count a quota-bound call against its corp's month; 90020 once the quota is used up.
+    Calls refused by the QPS limits never get here, so they are not counted ([D-billing])."""
+    if not call.route.quota or call.app is None:
+        return
+    state, corp_id = call.state, call.app.corp_id
+    default = state.config.monthly_quota
+    if not state.quota.spend(corp_id, default, beijing_month()):
+        raise quota_exhausted(corp_id, state.quota.limit_of(corp_id, default))
+
+
 def invoke(call: Call) -> Response:
     """Run the handler under the lock and render its result or error."""
     route, state = call.route, call.state
@@ -183,6 +201,9 @@ def apply_fault(call: Call, fault: Fault) -> Response:
         return render_error(family, ApiError(-1, "系统繁忙"))
     if fault.kind == "errcode_90002":
         return render_error(family, qps_global(path, INJECTED_GLOBAL_LIMIT, time.time()))
+    if fault.kind == "errcode_90020":
+        limit = call.state.config.monthly_quota
+        return render_error(family, quota_exhausted(call.app.corp_id if call.app else "", limit))
     if fault.kind == "html_502":
         return html_fault(502)
     if fault.apply == "after":

@@ -1,14 +1,32 @@
-"""Rate limiters: per (app, API) QPS, global per-API QPS, and the per-IP flood ban (§5).
+"""Rate limiters: per (app, API) QPS, global per-API QPS, the per-IP flood ban and the
+monthly per-organisation quota (§5).
 
 Callers hold the state lock; these classes are not thread-safe on their own.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Hashable
 from typing import Any
+
+# DingTalk's calendar is China's: months and days roll over at midnight Beijing time (UTC+8,
+# no daylight saving). That the quota month and the once-a-day message rule follow it is
+# UNCONFIRMED, but it is the only clock DingTalk documents its limits in.
+BEIJING_OFFSET = 8 * 3600
+
+
+def beijing_day(now: float | None = None) -> str:
+    """The calendar day in Beijing, "2026-09-03", at epoch ``now`` (default: now)."""
+    seconds = time.time() if now is None else now
+    return time.strftime("%Y-%m-%d", time.gmtime(seconds + BEIJING_OFFSET))
+
+
+def beijing_month(now: float | None = None) -> str:
+    """The calendar month in Beijing, "2026-09"."""
+    return beijing_day(now)[:7]
 
 
 class SlidingWindow:
@@ -78,6 +96,45 @@ class IpLimiter:
         """Lift every ban and forget every count."""
         self._windows.clear()
         self._banned.clear()
+
+
+class MonthlyQuota:
+    """Calls per organisation per calendar month (§5: 5,000 on the standard edition).
+
+    Only APIs outside the exemption list count: address-book and token calls never do
+    ([D-exempt]). A corp may carry its own limit; otherwise the server default applies.
+    """
+
+    def __init__(self) -> None:
+        self.used: Counter[tuple[str, str]] = Counter()
+        self.limits: dict[str, int] = {}
+
+    def limit_of(self, corp_id: str, default: int) -> int:
+        """The corp's monthly limit."""
+        return self.limits.get(corp_id, default)
+
+    def spend(self, corp_id: str, default: int, month: str) -> bool:
+        """Count one call; False (and nothing counted) when the month's quota is used up."""
+        if self.used[(corp_id, month)] >= self.limit_of(corp_id, default):
+            return False
+        self.used[(corp_id, month)] += 1
+        return True
+
+    def view(self, corp_id: str, default: int, month: str) -> dict[str, Any]:
+        """What the control API shows for one corp."""
+        used, limit = self.used[(corp_id, month)], self.limit_of(corp_id, default)
+        return {
+            "corp_id": corp_id,
+            "month": month,
+            "used": used,
+            "limit": limit,
+            "remaining": max(0, limit - used),
+        }
+
+    def clear(self) -> None:
+        """Forget usage and per-corp limits."""
+        self.used.clear()
+        self.limits.clear()
 
 
 def ip_ban_body() -> dict[str, Any]:

@@ -8,6 +8,7 @@ telephone or unionid in O(1) and pages a department's members in O(page size).
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import time
 import uuid
@@ -16,16 +17,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import phonenumbers
+
 ROOT_DEPT_ID = 1
 # Bound the event log so a long benchmark cannot grow memory without limit.
 EVENT_LIMIT = 200_000
 MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
-INTL_MOBILE = re.compile(r"\+(\d{1,4})-(\d{4,20})")
+INTL_MOBILE = re.compile(r"\+(\d{1,4})-(\d{1,17})")
 UNIQUE_FIELDS = ("mobile", "email", "telephone", "unionid")
 
 
 def split_mobile(raw: str) -> tuple[str, str] | None:
-    """(state_code, national number) for "13800000000" or "+852-12345678"; None if invalid."""
+    """(state_code, national number) for "13800000000", "+86-13800000000" or "+852-51234567";
+    None when DingTalk would refuse the number (60103, §3.1).
+
+    Mainland numbers are 11 digits starting 1[3-9], bare or as +86-…. Other numbers are
+    +<country calling code>-<digits>: the code must be a real one and the length plausible
+    for it (phonenumbers' "possible number" check: the length, not whether the range is
+    allocated, which DingTalk cannot know either).
+    """
     raw = raw.strip()
     if MAINLAND_MOBILE.fullmatch(raw):
         return "86", raw
@@ -33,9 +43,20 @@ def split_mobile(raw: str) -> tuple[str, str] | None:
     if not match:
         return None
     code, number = match.groups()
-    if code == "86" and not MAINLAND_MOBILE.fullmatch(number):
-        return None
-    return code, number
+    if code == "86":
+        return (code, number) if MAINLAND_MOBILE.fullmatch(number) else None
+    return (code, number) if possible_number(code, number) else None
+
+
+@functools.lru_cache(maxsize=65536)
+def possible_number(code: str, number: str) -> bool:
+    """Whether +code number has a real country calling code and a plausible length."""
+    try:
+        parsed = phonenumbers.parse(f"+{code}{number}")
+    except phonenumbers.NumberParseException:
+        return False
+    # Calling codes are prefix-free, so the parse splits code and number where we did.
+    return parsed.country_code == int(code) and phonenumbers.is_possible_number(parsed)
 
 
 def unique_key(name: str, value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import departments, login, tokens, users
+from . import departments, login, messages, tokens, users
 from .gateway import Call, Route
 from .wire import PLAIN_JSON
 
@@ -31,6 +31,14 @@ def auth_scopes(call: Call) -> dict[str, Any]:
 
 def _oapi(path: str, handler: Any, scope: str, mutating: bool = False) -> Route:
     return Route(path, "oapi", "app", handler, scope, mutating)
+
+
+def _message(name: str, handler: Any) -> Route:
+    """A work-notification API: internal apps hold its permission by default (no scope to
+    check, §11), it counts against the monthly quota, and messages are not in the state file
+    (so nothing to save)."""
+    path = f"/topapi/message/corpconversation/{name}"
+    return Route(path, "oapi", "app", handler, None, quota=True)
 
 
 ROUTE_LIST = [
@@ -61,6 +69,10 @@ ROUTE_LIST = [
     _oapi("/topapi/user/listid", users.listid, MEMBER_READ),
     _oapi("/topapi/user/count", users.count, MEMBER_READ),
     _oapi("/topapi/user/getbyunionid", users.getbyunionid, MEMBER_READ),
+    _message("asyncsend_v2", messages.asyncsend_v2),
+    _message("getsendprogress", messages.getsendprogress),
+    _message("getsendresult", messages.getsendresult),
+    _message("recall", messages.recall),
     Route(
         "/v1.0/oauth2/accessToken",
         "v1",

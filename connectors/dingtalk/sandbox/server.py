@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import control, login
 from .gateway import run_route
 from .limits import ip_ban_body
-from .page import render_index
+from .page import TEXTS, page_language, render_index
 from .routes import ROUTES
 from .state import SandboxState
 from .wire import HTML, Request, Response, dumps, unknown_path
@@ -47,9 +47,11 @@ class SandboxApp:
         if path.startswith("/_sandbox/"):
             return control.handle(self.state, req)
         if path == "/":
+            lang = page_language(req.header("accept-language"))
             with self.state.lock:
-                html = render_index(self.state, self.base_url)
-            return Response(200, html.encode("utf-8"), HTML)
+                html = render_index(self.state, self.base_url, lang)
+            headers = [("Content-Language", TEXTS[lang]["html_lang"]), ("Vary", "Accept-Language")]
+            return Response(200, html.encode("utf-8"), HTML, headers)
         if path == "/oauth2/auth":
             return login.auth_page(self.state, req)
         ip = self.caller_ip(req)

@@ -1,8 +1,10 @@
-"""The sandbox's whole state behind one lock: config, apps, corps, tokens, counters, faults.
+"""The sandbox's whole state behind one lock: config, apps, corps, tokens, counters, faults,
+work notifications and the monthly quota.
 
 Handlers run with `state.lock` held, so each request sees and leaves a consistent state.
 With a state file, corps, apps and id counters survive restarts; tokens, login codes, call
-counters and faults do not (a restart revokes tokens, which a client must handle anyway).
+counters, faults, messages and quota usage do not (a restart revokes tokens, which a client
+must handle anyway).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import FaultBook
-from .limits import IpLimiter, SlidingWindow
+from .limits import IpLimiter, MonthlyQuota, SlidingWindow
 from .model import ROOT_DEPT_ID, Corp
+from .outbox import MessageBook
 
 # dingtalk-api.md §6 table: every address-book scope, granted by default to control-API apps.
 DEFAULT_SCOPES = (
@@ -51,6 +54,8 @@ class Config:
     ip_limit: dict[str, Any] | None = None
     trust_forwarded_for: bool = True
     token_lifetime: int = 7200
+    # Calls per corp per month to APIs outside the quota exemption (§5, standard edition).
+    monthly_quota: int = 5000
 
     def to_dict(self) -> dict[str, Any]:
         """JSON view of the config."""
@@ -125,6 +130,7 @@ class SandboxState:
         self.app_window = SlidingWindow()
         self.global_window = SlidingWindow()
         self.ip_limiter = IpLimiter()
+        self.quota = MonthlyQuota()
         self.calls: defaultdict[str, Counter[str]] = defaultdict(Counter)
         self._wipe()
         self._writer: StateWriter | None = None
@@ -142,18 +148,21 @@ class SandboxState:
         self.user_tokens: dict[str, Grant] = {}
         self.refresh_tokens: dict[str, Grant] = {}
         self.login_codes: dict[str, Grant] = {}
+        self.messages = MessageBook()
         # Dept ids are Longs like 432825033 in real responses; start in that range.
         self.next_dept_id = 432_825_000
         self.next_seq = 1
 
     def reset(self) -> None:
-        """Forget all data (corps, apps, tokens, counters, faults); keep the server config."""
+        """Forget all data (corps, apps, tokens, counters, faults, messages, quota usage);
+        keep the server config."""
         self._wipe()
         self.calls.clear()
         self.faults.clear()
         self.app_window.clear()
         self.global_window.clear()
         self.ip_limiter.clear()
+        self.quota.clear()
         self.changed()
 
     # -- ids -----------------------------------------------------------------------------------

@@ -35,6 +35,12 @@ UNIQUE_CODES = {
     "telephone": (40100, "分机号已经存在"),
 }
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# DingTalk documents a userid only as "1-64 characters, unique, immutable" (§3.1). The
+# sandbox's choice: ASCII letters, digits and "_ . @ -", starting with a letter or a digit,
+# which is the console's username rule (the default userid), so no space and no Chinese
+# character. Refused with 40003 不合法的UserID, the DOC table's code for exactly this.
+USERID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+BAD_USERID = (40003, "不合法的UserID")
 NOT_FOUND = (60121, "找不到该用户")
 MOBILE_LOCKED = (
     40022,
@@ -70,7 +76,8 @@ def read_name(p: Params, required: bool) -> str | None:
 
 
 def read_mobile(p: Params, required: bool) -> str | None:
-    """Mainland 1[3-9]xxxxxxxxx, or +cc-number; anything else is 60103."""
+    """Mainland 1[3-9]xxxxxxxxx (or +86-…), or +cc-number with a real calling code and a
+    plausible length (model.split_mobile); anything else is 60103 手机号码不合法."""
     mobile = p.text("mobile", required=required)
     if mobile is not None and split_mobile(mobile) is None:
         raise ApiError(60103, "手机号码不合法")
@@ -141,11 +148,15 @@ def read_profile(p: Params) -> dict[str, Any]:
 
 
 def check_unique(corp: Corp, values: dict[str, Any], me: str | None) -> None:
-    """mobile (60104), email (60106) and telephone (40100) are unique in the corp."""
+    """mobile (60104), email (60106) and telephone (40100) are unique in the corp.
+
+    The 60104 body also names the holder (`"userid": …`): a production connector reads that
+    key (§3.1), though that DingTalk sends it is UNCONFIRMED. The other codes carry no such
+    key, since nothing says DingTalk ever adds one there."""
     for name, (code, message) in UNIQUE_CODES.items():
         owner = corp.owner_of(name, values.get(name) or "")
         if owner is not None and owner != me:
-            raise ApiError(code, message)
+            raise ApiError(code, message, {"userid": owner} if name == "mobile" else None)
 
 
 def check_manager(corp: Corp, manager: str | None, me: str | None) -> None:
@@ -191,8 +202,8 @@ def create_user(
     mobile = read_mobile(p, required=True) or ""
     dept_ids = read_depts(corp, p, app, required=True, limit=100) or []
     userid = p.text("userid") or ""
-    if len(userid) > 64:
-        raise ApiError(40003, "不合法的UserID")
+    if userid and not USERID.fullmatch(userid):
+        raise ApiError(*BAD_USERID)
     if userid in corp.users:
         raise ApiError(60102, "UserID在公司中已存在")
     profile = read_profile(p)

@@ -72,7 +72,7 @@ def oapi_ok(payload: dict[str, Any], content_type: str = OAPI_JSON) -> Response:
 
 def oapi_error(exc: ApiError) -> Response:
     """A business error on oapi: HTTP 200 with errcode/errmsg."""
-    body = {"errcode": exc.errcode, "errmsg": exc.errmsg, "request_id": request_id()}
+    body = {"errcode": exc.errcode, "errmsg": exc.errmsg, **exc.extra, "request_id": request_id()}
     return Response(200, dumps(body), OAPI_JSON)
 
 
