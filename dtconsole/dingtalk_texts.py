@@ -23,7 +23,6 @@ PERMISSION_PURPOSES = (
 )
 
 
-
 def translate(text: str) -> str:
     """``text`` in the active language when the catalogue has it, else ``text`` unchanged."""
     # gettext("") would answer the catalogue's header.

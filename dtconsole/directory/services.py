@@ -175,7 +175,9 @@ def organization_update(
 def organization_move(actor, org: Organization, new_parent: Organization | None) -> Organization:
     """Move ``org`` and its subtree under ``new_parent``; refuses a move into its own subtree."""
     require(actor, roles.CHANGE_DIRECTORY)
-    org = Organization.objects.select_for_update().select_related("parent").get(pk=org.pk)
+    org = (
+        Organization.objects.select_for_update(of=("self",)).select_related("parent").get(pk=org.pk)
+    )
     if new_parent is not None:
         new_parent = Organization.objects.get(pk=new_parent.pk)
         if new_parent.pk == org.pk or new_parent.path.startswith(org.path):
