@@ -28,7 +28,8 @@ def make_account(username: str | None = None, orgs=(), **fields) -> Account:
 def make_provider(sandbox, app: dict, scopes, **options):
     """A bound provider pointing at the sandbox app, with the default field mappings.
 
-    ``scopes`` is a list of (organisation, target dept id) pairs.
+    ``scopes`` is a list of (organisation, target dept id) pairs; ``placement`` applies to
+    all of them (MERGE unless told: the organisation stands for the target department).
     """
     from dtconsole.providers.models import IdentityProvider, NodeScope
     from dtconsole.providers.services import _create_default_mappings
@@ -46,13 +47,16 @@ def make_provider(sandbox, app: dict, scopes, **options):
         match_keys=list(options.pop("match_keys", DEFAULT_MATCH_KEYS)),
         qps=options.pop("qps", 60),
     )
+    placement = options.pop("placement", NodeScope.Placement.MERGE)
     for name, value in options.items():
         setattr(provider, name, value)
     provider.set_app_secret(app["app_secret"])
     provider.save()
     _create_default_mappings(provider)
     for org, dept_id in scopes:
-        NodeScope.objects.create(provider=provider, organization=org, target_dept_id=dept_id)
+        NodeScope.objects.create(
+            provider=provider, organization=org, target_dept_id=dept_id, placement=placement
+        )
     return provider
 
 

@@ -59,6 +59,7 @@ SERVICES = {
     "sync.sync_job_reject": "operator",
     "sync.sync_job_cancel": "operator",
     "sync.dingtalk_snapshot": "viewer",
+    "sync.sync_link_user": "administrator",
     "access.user_create": "administrator",
     "access.user_set_role": "administrator",
     "access.user_set_active": "administrator",

@@ -88,7 +88,8 @@ def test_a_job_awaiting_approval_is_approved(staff, provider):
 
 def test_a_job_awaiting_approval_is_rejected_and_other_jobs_answer_409(staff, provider):
     job = make_job(provider, "awaiting_approval")
-    assert staff.post(f"{V1}/jobs/{job.pk}/reject/").json()["status"] == "cancelled"
+    answer = staff.post(f"{V1}/jobs/{job.pk}/reject/").json()
+    assert answer["status"] == "queued" and answer["decision"] == "reject"
     assert staff.post(f"{V1}/jobs/{job.pk}/reject/").status_code == 409
     assert staff.post(f"{V1}/jobs/{job.pk}/approve/").status_code == 409
 

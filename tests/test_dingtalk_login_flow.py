@@ -382,7 +382,8 @@ def remove_when_looked_up(sandbox, provider, userid: str) -> None:
         if calls.get("/topapi/user/getbyunionid"):
             break
         time.sleep(0.02)
-    with provider_client(provider) as dt:
+    # Its own token: this thread's database connection cannot share the test's transaction.
+    with provider_client(provider, shared_token=False) as dt:
         dt.user_delete(userid)
 
 

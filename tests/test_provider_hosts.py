@@ -156,4 +156,4 @@ def test_a_sync_job_with_an_undecryptable_secret_fails_with_the_reason(undecrypt
     job = sync_job_enqueue(SYSTEM, undecryptable, kind="full", trigger="manual")
     engine.run_job(job.pk)
     job.refresh_from_db()
-    assert job.status == "failed" and "cannot be decrypted" in job.error
+    assert job.status == "failed" and "cannot be decrypted" in job.error_text

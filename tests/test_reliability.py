@@ -179,7 +179,7 @@ def test_malformed_accounts_fail_with_a_reason_and_every_good_one_syncs(sandbox,
     provider = make_provider(sandbox, app, [(company, 1)])
     job = run(provider)
     assert job.status == "partial"
-    failures = {e.source_key: e.message for e in SyncEvent.objects.filter(job=job, status="failed")}
+    failures = {e.source_key: e.text for e in SyncEvent.objects.filter(job=job, status="failed")}
     assert len(failures) == MALFORMED
     for account, kind in bad:
         assert kind in failures[account.username], failures[account.username]

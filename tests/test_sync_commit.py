@@ -83,8 +83,8 @@ def test_a_link_refused_by_the_database_fails_only_its_own_object(sandbox):
     events = {e.source_key: e for e in SyncEvent.objects.filter(job=job)}
     assert events["ann"].status == events["cai"].status == "success"
     assert events["bob"].status == "failed"
-    assert "could not be saved" in events["bob"].message
-    assert "run the sync again" in events["bob"].message
+    assert "could not be saved" in events["bob"].text
+    assert "run the sync again" in events["bob"].text
     links = dict(UserLink.objects.values_list("username", "userid"))
     assert links == {"ann": "u-ann", "cai": "u-cai"}
     assert recorder.counters == {"user_create": 2, "failed": 1}

@@ -198,7 +198,7 @@ def test_one_bad_account_fails_with_a_clear_event_while_the_others_succeed(sandb
     job = run_full(provider)
     assert job.status == "partial"
     failed = SyncEvent.objects.get(status="failed")
-    assert failed.source_key == "cai" and "mobile" in failed.message
+    assert failed.source_key == "cai" and "mobile" in failed.text
     _, users = dingtalk(sandbox, provider.corp_id)
     assert {"ceo", "ann", "bob"} <= set(users) and "cai" not in users
 
@@ -211,7 +211,7 @@ def test_a_mapping_error_fails_that_account_only(sandbox, provider, tree):
     job = run_full(provider)
     assert job.status == "partial"
     failed = SyncEvent.objects.get(status="failed")
-    assert failed.source_key == "bob" and "title" in failed.message
+    assert failed.source_key == "bob" and "title" in failed.text
 
 
 def test_injected_faults_and_rate_limits_are_survived(sandbox, provider):
@@ -261,7 +261,7 @@ def test_a_wrong_secret_fails_the_run_with_advice(sandbox, provider):
     provider.set_app_secret("wrong-secret-0123456789")
     provider.save()
     job = run_full(provider)
-    assert job.status == "failed" and "AppKey" in job.error
+    assert job.status == "failed" and "AppKey" in job.error_text + job.hint_text
 
 
 @pytest.mark.django_db(transaction=True)
@@ -285,6 +285,8 @@ def test_an_out_of_scope_primary_organisation_gives_its_full_path_to_expressions
     outside = make_org("Outside", code="out")
     sub = make_org("Sub", parent=outside, code="sub")
     person = make_account("dan", orgs=[sub, tree["sales"]])  # primary: Sub, outside the scope
+    provider.multi_org_enabled = True  # with it off, an out-of-scope primary keeps dan out
+    provider.save()
     provider.field_mappings.filter(target="title").update(
         source_kind="expression", source="primary_org.path"
     )

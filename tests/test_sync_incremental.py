@@ -43,12 +43,10 @@ def test_incremental_sync_before_any_full_sync_is_refused_with_an_event(
     edit(django_capture_on_commit_callbacks, directory.account_update, ann, title="Lead")
     (job,) = run_queued()
     assert job.kind == "incremental" and job.status == "failed"
-    assert "needs one successful full sync first" in job.error
+    assert "needs one successful full sync first" in job.error_text
     event = SyncEvent.objects.get(job=job)
     assert (
-        event.status == "skipped"
-        and event.source_id == ann.pk
-        and "full sync first" in event.message
+        event.status == "skipped" and event.source_id == ann.pk and "full sync first" in event.text
     )
 
 

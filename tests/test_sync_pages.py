@@ -207,13 +207,25 @@ def test_status_partial_polls_while_running_and_stops_once_finished(admin_client
 
 
 def test_a_job_awaiting_approval_shows_its_pending_deletions_and_can_be_approved(admin_client):
+    planned = [
+        {
+            "object_type": "user",
+            "source_id": n,
+            "dingtalk_id": f"u{n}",
+            "name": f"张{n}",
+            "key": f"z{n}",
+        }
+        for n in range(7)
+    ]
     job = make_job(
         make_provider(),
         status=SyncJob.Status.AWAITING_APPROVAL,
         counters={"pending_deletions": 7},
+        planned_deletions=planned,
     )
     html = body(admin_client.get(reverse("sync:job_detail", args=[job.pk])))
-    assert "would delete 7 objects" in html
+    assert "would pass the provider's deletion threshold" in html
+    assert "张6" in html and "<code>z6</code>" in html and "Delete these 7 objects" in html
     assert reverse("sync:job_approve", args=[job.pk]) in html
     assert reverse("sync:job_reject", args=[job.pk]) in html
     response = admin_client.post(reverse("sync:job_approve", args=[job.pk]))
@@ -222,11 +234,12 @@ def test_a_job_awaiting_approval_shows_its_pending_deletions_and_can_be_approved
     assert job.status == SyncJob.Status.QUEUED and job.deletions_approved
 
 
-def test_rejecting_the_deletions_cancels_the_job(admin_client):
+def test_rejecting_the_deletions_sends_the_job_on_without_them(admin_client):
     job = make_job(make_provider(), status=SyncJob.Status.AWAITING_APPROVAL)
     admin_client.post(reverse("sync:job_reject", args=[job.pk]))
     job.refresh_from_db()
-    assert job.status == SyncJob.Status.CANCELLED and not job.deletions_approved
+    assert job.status == SyncJob.Status.QUEUED and job.decision == SyncJob.Decision.REJECT
+    assert not job.deletions_approved
 
 
 def test_a_queued_job_can_be_cancelled(admin_client):

@@ -176,7 +176,10 @@ class ProviderToken(models.Model):
     )
     key = models.CharField(max_length=64)
     value_encrypted = models.TextField()
+    # A hash of the value: a worker forgets the token only if it is still the one it read.
+    fingerprint = models.CharField(max_length=64)
     expires_at = models.FloatField()  # epoch seconds (wall clock: shared by machines)
+    obtained_at = models.FloatField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"token of provider {self.provider_id}"

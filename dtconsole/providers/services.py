@@ -27,6 +27,7 @@ from mappings.models import FieldMapping
 
 from .crypto import CredentialsKeyError
 from .models import IdentityProvider, NodeScope
+from .tokens import ProviderTokenStore, forget_token
 from .verification import Finding, explain
 
 APPLICATION_FIELDS = (
@@ -61,7 +62,9 @@ def host_allowed(url: str) -> bool:
     return host in allowed or (parts.port is not None and f"{host}:{parts.port}" in allowed)
 
 
-def provider_client(provider: IdentityProvider, **overrides: Any) -> DingTalkClient:
+def provider_client(
+    provider: IdentityProvider, *, shared_token: bool = True, **overrides: Any
+) -> DingTalkClient:
     """A connector client for ``provider`` (decrypts the AppSecret; never log the client).
 
     Refuses (``SecretUnavailable``) when the secret cannot be decrypted or a base URL is not
@@ -91,6 +94,9 @@ def provider_client(provider: IdentityProvider, **overrides: Any) -> DingTalkCli
             % {"name": provider.name}
         ) from exc
     options: dict[str, Any] = {
+        # One token per app for every job and worker; verification fetches its own, so a
+        # wrong new secret cannot pass on the old secret's token.
+        "token_store": ProviderTokenStore(provider) if shared_token and provider.pk else None,
         "corp_id": provider.corp_id,
         "oapi_base": provider.oapi_base,
         "api_base": provider.api_base,
@@ -152,6 +158,7 @@ def provider_update_application(
     provider.full_clean()
     if _application_audit(provider, bool(app_secret)) != before or app_secret:
         provider.verification_ok = False
+        forget_token(provider)
     provider.save()
     audit_record(
         actor,
@@ -205,7 +212,7 @@ def provider_verify(actor, provider: IdentityProvider) -> Verification:
     """Check against DingTalk that the app can get a token and read and manage the address
     book; store the outcome and, when it passes during the wizard, advance to step 3."""
     require(actor, roles.MANAGE_PROVIDERS)
-    with provider_client(provider) as client:
+    with provider_client(provider, shared_token=False) as client:
         report = client.check_permissions()
     findings = explain(report, provider)
     provider.verified_at = timezone.now()

@@ -18,12 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.errors import (
     AlreadyExists,
     AuthError,
+    BadRequest,
     DingTalkError,
     IpNotAllowed,
     NotFound,
@@ -31,8 +31,10 @@ from connectors.dingtalk.errors import (
     PermissionDenied,
 )
 
-from .models import DepartmentLink, SyncEvent, SyncJob, UserLink
-from .plan import A, Op, Plan
+from .models import DepartmentLink, SyncEvent, SyncJob, UserConflict, UserLink
+from .plan import A, Op, Plan, _diff, conflict_text
+from .remote import RemoteState
+from .texts import N_, Text, stored
 
 CONFIGURATION_ERRORS = (AuthError, PermissionDenied, IpNotAllowed, OutOfScope)
 
@@ -125,7 +127,7 @@ class Recorder:
         *,
         started: float,
         error: DingTalkError | None = None,
-        message: str = "",
+        message: Text | str = "",
         action: str | None = None,
         writes: list[LinkWrite] | None = None,
     ) -> None:
@@ -185,14 +187,20 @@ class Recorder:
             except IntegrityError as exc:
                 event.pk = None
                 event.status = SyncEvent.Status.FAILED
-                event.message = _(
+                event.message = N_(
                     "DingTalk accepted this change but its link could not be saved (%(error)s): "
                     "another account or organisation is probably linked to the same DingTalk "
                     "object. Check that one's events, then run the sync again."
-                ) % {"error": exc}
+                )
+                event.message_args = {"error": str(exc)}
                 SyncEvent.objects.bulk_create([event])
 
-    def build(self, op: Op, status: str, started: float, error, message: str, action) -> SyncEvent:
+    def build(
+        self, op: Op, status: str, started: float, error, message: Text | str, action
+    ) -> SyncEvent:
+        """The event of one object; ``message`` (ours) is stored as a msgid with arguments,
+        DingTalk's answer verbatim in ``detail``."""
+        msgid, args = stored(message or op.note or "")
         return SyncEvent(
             job=self.job,
             provider_id=self.job.provider_id,
@@ -205,14 +213,17 @@ class Recorder:
             action=action or op.action,
             status=status,
             changes=op.event_changes(),
-            message=message or (str(error) if error else ""),
+            message=msgid,
+            message_args=args,
+            detail=str(error) if error else "",
             errcode=str(error.errcode) if error and error.errcode is not None else "",
             sub_code=str(getattr(error, "sub_code", "") or "") if error else "",
-            hint=(error.rendered_hint() or "") if error else "",
+            hint=(error.hint or "") if error else "",
+            hint_args=dict(error.hint_args or {}) if error else {},
             duration_ms=int((time.monotonic() - started) * 1000),
         )
 
-    def skipped(self, object_type: str, object_id: int, message: str) -> None:
+    def skipped(self, object_type: str, object_id: int, message: Text) -> None:
         """An object that was not attempted, and why."""
         kind = (
             SyncEvent.ObjectType.USER
@@ -249,6 +260,8 @@ class Recorder:
 
 
 class Applier:
+    """Carries out a plan against DingTalk, recording one event per object."""
+
     def __init__(
         self,
         job: SyncJob,
@@ -258,12 +271,16 @@ class Applier:
         delete: bool,
         match_keys: list[str],
         recorder: Recorder,
+        remote: RemoteState | None = None,
     ) -> None:
         self.job, self.client, self.plan, self.delete = job, client, plan, delete
         self.match_keys = match_keys
         self.provider = job.provider
         self.record = recorder
+        self.remote = remote  # a full sync's read of DingTalk (finds a conflict's holder)
         self._local = threading.local()  # the link writes staged by the current object
+        self._outside: dict[int, bool] = {}  # dept id -> outside every target (cache)
+        self._outside_lock = threading.Lock()
 
     def run(self) -> None:
         try:
@@ -338,14 +355,18 @@ class Applier:
         except DingTalkError as exc:
             self.record.event(op, SyncEvent.Status.FAILED, started=started, error=exc)
         except _Refused as exc:
-            self.record.event(op, SyncEvent.Status.FAILED, started=started, message=str(exc))
+            self.record.event(
+                op, SyncEvent.Status.FAILED, started=started, message=exc.text, error=exc.error
+            )
 
     # --- departments --------------------------------------------------------------------
 
     def _parent_dept(self, op: Op) -> int:
+        if op.parent_dept is not None:
+            return op.parent_dept
         parent = self.plan.org_dept.get(op.parent_org)
         if parent is None:
-            raise _Refused(_("The parent department could not be created; see its event."))
+            raise _Refused(Text(N_("The parent department could not be created; see its event.")))
         return parent
 
     def _department(self, op: Op) -> str:
@@ -399,26 +420,33 @@ class Applier:
 
     # --- users --------------------------------------------------------------------------
 
-    def _dept_ids(self, op: Op) -> list[int]:
+    def _dept_ids(self, op: Op, keep: list[int]) -> list[int]:
         ids = [self.plan.org_dept.get(o) for o in op.dept_orgs]
         if None in ids:
-            raise _Refused(_("A department of this person could not be created; see its event."))
-        return list(dict.fromkeys(ids + op.keep_depts))
+            raise _Refused(
+                Text(N_("A department of this person could not be created; see its event."))
+            )
+        return list(dict.fromkeys(ids + keep))
 
     def _user(self, op: Op) -> str:
-        dept_ids = self._dept_ids(op)
         if op.action == A.CREATE:
-            return self._create_user(op, dept_ids)
+            return self._create_user(op, self._dept_ids(op, []))
+        keep = op.keep_depts
         fields = dict(op.fields)
-        if "dept_id_list" in op.changes:
-            fields["dept_id_list"] = dept_ids
         try:
+            if "dept_id_list" in op.changes:
+                if self.plan.remote_depts is None:  # the list is sent whole: read what to keep
+                    keep = self._outside_targets(self.client.user_get(op.dingtalk_id).dept_id_list)
+                fields["dept_id_list"] = self._dept_ids(op, keep)
             if fields:
                 self.client.user_update(op.dingtalk_id, fields)
         except NotFound:
             self._stage_delete(UserLink, userid=op.dingtalk_id)
-            return self._create_user(op, dept_ids)
-        self._link_user(op, op.dingtalk_id, None, dept_ids)
+            return self._create_user(op, self._dept_ids(op, []))
+        except AlreadyExists as exc:
+            self._conflict(op, exc)
+        origin = "adopted" if op.action == A.MATCH else None
+        self._link_user(op, op.dingtalk_id, None, self._dept_ids(op, keep), origin=origin)
         return op.action
 
     def _create_user(self, op: Op, dept_ids: list[int]) -> str:
@@ -426,74 +454,161 @@ class Applier:
         try:
             created = self.client.user_create(fields)
         except AlreadyExists as exc:
-            return self._adopt_conflict(op, exc, dept_ids)
+            return self._adopt_conflict(op, exc)
         op.dingtalk_id = created.userid
-        self._link_user(op, created.userid, created.unionid, dept_ids)
+        self._link_user(op, created.userid, created.unionid, dept_ids, origin="created")
         return A.CREATE
 
-    def _adopt_conflict(self, op: Op, exc: AlreadyExists, dept_ids: list[int]) -> str:
-        """Create said "already exists": adopt that user when the mapping identity allows it."""
+    def _adopt_conflict(self, op: Op, exc: AlreadyExists) -> str:
+        """Create said "already exists": adopt that user when the mapping identity allows it
+        and nobody else is linked to them; otherwise it is a conflict for the admin."""
         key = exc.what
-        if key not in self.match_keys:
-            raise _Refused(
-                f"DingTalk already has a user with this {key} ({op.create_fields.get(key, '')}). "
-                f"Add “{key}” to the provider's mapping identity to adopt that user, or change the "
-                "account's value."
-            )
-        userid = self._find_userid(key, op.create_fields.get(key, ""))
+        value = op.create_fields.get(key, "")
+        userid = exc.owner_userid or self._find_userid(key, value)
         owner = (
             UserLink.objects.filter(provider=self.provider, userid=userid)
             .exclude(account_ref=op.source_id)
             .first()
+            if userid
+            else None
         )
-        if userid is None or owner is not None:
-            other = f" (linked to {owner.username})" if owner else ""
-            raise _Refused(
-                f"DingTalk already has a user with this {key}{other}; it cannot be adopted. "
-                f"Change the account's {key}."
-            )
+        if key not in self.match_keys or userid is None or owner is not None:
+            self._conflict(op, exc, holder=userid)
+        existing = self.client.user_get(userid)
         fields = {k: v for k, v in op.create_fields.items() if k != "userid"}
-        self.client.user_update(userid, dict(fields, dept_id_list=dept_ids))
-        op.dingtalk_id = userid
-        self._link_user(op, userid, None, dept_ids)
+        changes = _diff(fields, existing.raw)
+        dept_ids = self._dept_ids(op, self._outside_targets(existing.dept_id_list))
+        send = {k: v[1] for k, v in changes.items()}
+        if set(dept_ids) != set(existing.dept_id_list):
+            changes["dept_id_list"] = [list(existing.dept_id_list), dept_ids]
+            send["dept_id_list"] = dept_ids
+        if send:
+            self.client.user_update(userid, send)
+        op.action, op.dingtalk_id, op.changes = A.MATCH, userid, changes
+        op.fields = {k: v for k, v in send.items() if k != "dept_id_list"}
+        self._link_user(op, userid, existing.unionid, dept_ids, origin="adopted")
         return A.MATCH
 
+    def _conflict(self, op: Op, exc: AlreadyExists, holder: str | None = None) -> None:
+        """Record that another DingTalk user holds one of the account's unique values, name
+        them, and refuse the object: the value is not sent again until something changed."""
+        field = exc.what
+        value = str(op.fields.get(field) or op.create_fields.get(field) or "")
+        if field not in CONFLICT_FIELDS or not value or op.source_id is None:
+            raise _Refused(
+                Text(N_("DingTalk refused this user: %(error)s"), {"error": exc.message}), exc
+            )
+        holder = holder or exc.owner_userid or self._find_userid(field, value)
+        conflict, _created = UserConflict.objects.update_or_create(
+            provider=self.provider,
+            account_ref=op.source_id,
+            field=field,
+            defaults={
+                "account_id": op.source_id,
+                "value": value[:128],
+                "holder_userid": (holder or "")[:64],
+                "holder_name": self._name_of_user(holder)[:80],
+                "errcode": str(exc.errcode or ""),
+            },
+        )
+        raise _Refused(conflict_text(conflict), exc)
+
+    def _name_of_user(self, userid: str | None) -> str:
+        if not userid:
+            return ""
+        try:
+            return self.client.user_get(userid).name or ""
+        except DingTalkError:
+            return ""
+
     def _find_userid(self, key: str, value: str) -> str | None:
+        """The DingTalk user holding ``value`` as ``key``, when DingTalk can tell."""
+        if not value:
+            return None
         if key == "userid":
             return value
         if key == "mobile":
             try:
                 return self.client.user_getbymobile(value)
-            except NotFound:
+            except (NotFound, BadRequest):
                 return None
+        if self.remote is not None:  # email, job number: from what the full sync read
+            user = self.remote.user_by(key, value)
+            return user.userid if user is not None else None
         return None  # DingTalk has no lookup by email or job number outside the lists read
 
-    def _link_user(self, op: Op, userid: str, unionid: str | None, dept_ids: list[int]) -> None:
+    def _outside_targets(self, dept_ids: list[int]) -> list[int]:
+        """The departments among ``dept_ids`` that lie outside every target: kept as they are.
+
+        A full sync read every department under the targets; otherwise a department the
+        console does not manage is looked up (its ancestry) once per run.
+        """
+        managed = set(self.plan.org_dept.values()) | self.plan.target_depts
+        kept = []
+        for dept_id in dept_ids:
+            if dept_id in managed:
+                continue
+            if self.plan.remote_depts is not None:
+                outside = dept_id not in self.plan.remote_depts
+            else:
+                outside = self._is_outside(dept_id)
+            if outside:
+                kept.append(dept_id)
+        return kept
+
+    def _is_outside(self, dept_id: int) -> bool:
+        with self._outside_lock:
+            if dept_id in self._outside:
+                return self._outside[dept_id]
+        try:
+            chain = self.client.department_listparentbydept(dept_id)
+            outside = not (set(chain) & self.plan.target_depts)
+        except NotFound:
+            outside = False  # gone from DingTalk: nothing to keep
+        with self._outside_lock:
+            self._outside[dept_id] = outside
+        return outside
+
+    def _link_user(
+        self,
+        op: Op,
+        userid: str,
+        unionid: str | None,
+        dept_ids: list[int],
+        *,
+        origin: str | None = None,
+    ) -> None:
         defaults = {
             "account_id": op.source_id,
             "username": op.source_key,
+            "display_name": op.source_name[:80],
             "userid": userid,
             "last_payload": dict(op.create_fields, **op.fields, dept_id_list=dept_ids),
         }
         if unionid:
             defaults["unionid"] = unionid
+        if origin:
+            defaults["origin"] = origin
         self._stage_save(UserLink, {"account_ref": op.source_id}, defaults)
+        if op.note is None:  # nothing was held back: any conflict of the account is over
+            self._stage_delete(UserConflict, account_ref=op.source_id)
 
     # --- deletions ----------------------------------------------------------------------
 
     def _delete_user(self, op: Op) -> str:
-        if self.delete:
+        if not op.unlink_only:
             with contextlib.suppress(NotFound):  # already gone: the goal is reached
                 self.client.user_delete(op.dingtalk_id)
         self._stage_delete(UserLink, account_ref=op.source_id)
-        return A.DELETE if self.delete else A.SKIP
+        self._stage_delete(UserConflict, account_ref=op.source_id)
+        return A.SKIP if op.unlink_only else A.DELETE
 
     def _delete_department(self, op: Op) -> str:
-        if self.delete:
+        if not op.unlink_only:
             with contextlib.suppress(NotFound):
                 self.client.department_delete(int(op.dingtalk_id))
         self._stage_delete(DepartmentLink, org_ref=op.source_id)
-        return A.DELETE if self.delete else A.SKIP
+        return A.SKIP if op.unlink_only else A.DELETE
 
     # --- link writes (committed with the event) -------------------------------------------
 
@@ -502,6 +617,10 @@ class Applier:
 
     def _stage_delete(self, model, **key: Any) -> None:
         self._local.staged.append(LinkWrite(model, key))
+
+
+# Unique values DingTalk refuses when another user holds them (AlreadyExists.what).
+CONFLICT_FIELDS = ("mobile", "email", "userid", "telephone")
 
 
 def _name_of(object_type: str, object_id: int) -> str:
@@ -516,4 +635,10 @@ def _name_of(object_type: str, object_id: int) -> str:
 
 
 class _Refused(Exception):
-    """This object cannot be synchronised as things stand; the message says why."""
+    """This object cannot be synchronised as things stand; ``text`` says why (and
+    ``error`` is DingTalk's refusal behind it, when there is one)."""
+
+    def __init__(self, text: Text, error: DingTalkError | None = None) -> None:
+        super().__init__(str(text.msgid))
+        self.text = text
+        self.error = error

@@ -1,8 +1,12 @@
-"""Run a sync job: claim the provider, read, plan, apply, finish, hand over to the next job.
+"""Run a sync job: claim it, read, plan, apply, finish, hand over to the next job.
 
-Full runs read DingTalk live and compare; incremental and single-object runs compare with
-the payload last pushed and read nothing. Every step is idempotent (links + matching), so a
-job whose worker died is simply run again.
+Full runs read DingTalk live and compare; incremental runs compare with the payload last
+pushed; single-object runs read the one object from DingTalk. Every step is idempotent
+(links + matching), so a job whose worker died is simply run again: its pending changes are
+consumed only once applied.
+
+A job is claimed by one atomic status change (queued → running): a second delivery of the
+same job by the broker finds it running and does nothing.
 """
 
 import logging
@@ -11,19 +15,29 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from connectors.dingtalk.errors import DingTalkError
+from connectors.dingtalk.errors import DingTalkError, NotFound
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError, provider_client, provider_rules
 
+from . import deletions
 from .apply import Applier, Recorder, StopRun
-from .changes import take_pending
-from .models import DepartmentLink, PendingChange, ProviderLock, SyncEvent, SyncJob, UserLink
+from .changes import consume, peek_pending
+from .models import (
+    DepartmentLink,
+    PendingChange,
+    ProviderLock,
+    SyncEvent,
+    SyncJob,
+    UserConflict,
+    UserLink,
+)
 from .plan import Plan, Planner, Settings
 from .remote import read_remote
 from .source import read_directory
+from .texts import N_, Text, stored
 
 log = logging.getLogger(__name__)
 Status = SyncJob.Status
@@ -41,9 +55,9 @@ def run_job(job_id: int) -> None:
     try:
         _run(job)
     except StopRun as exc:
-        _finish(job, Status.FAILED, _refused(exc.error))
+        _finish(job, Status.FAILED, _refused(exc.error), hint=exc.error)
     except DingTalkError as exc:
-        _finish(job, Status.FAILED, _refused(exc))
+        _finish(job, Status.FAILED, _refused(exc), hint=exc)
     except ProviderError as exc:  # the secret cannot be used (key, allowed hosts)
         _finish(job, Status.FAILED, str(exc))
     except Exception:
@@ -51,9 +65,11 @@ def run_job(job_id: int) -> None:
         _finish(
             job,
             Status.FAILED,
-            _(
-                "The sync stopped on an internal error (see the worker log). "
-                "Run it again; nothing is lost."
+            Text(
+                N_(
+                    "The sync stopped on an internal error (see the worker log). "
+                    "Run it again; nothing is lost."
+                )
             ),
         )
     finally:
@@ -74,18 +90,18 @@ def _run(job: SyncJob) -> None:
 
 
 def _claim(job_id: int) -> SyncJob | None:
-    job = SyncJob.objects.select_related("provider").filter(pk=job_id).first()
-    if job is None or job.status not in (Status.QUEUED, Status.RUNNING):
-        return None
-    if job.status == Status.RUNNING and job.heartbeat_at and job.heartbeat_at > stale_before():
-        return None  # a live worker is running it (a duplicate delivery)
-    if not _lock(job):
-        return None
+    """Queued → running, by exactly one worker; then the provider's lock, or back to queued."""
     now = timezone.now()
-    SyncJob.objects.filter(pk=job.pk).update(
-        status=Status.RUNNING, started_at=job.started_at or now, heartbeat_at=now
+    claimed = SyncJob.objects.filter(pk=job_id, status=Status.QUEUED).update(
+        status=Status.RUNNING, started_at=Coalesce("started_at", now), heartbeat_at=now
     )
-    job.refresh_from_db()
+    if not claimed:
+        log.info("sync job %s was handed over again but is not queued: nothing to do", job_id)
+        return None
+    job = SyncJob.objects.select_related("provider").get(pk=job_id)
+    if not _lock(job):
+        SyncJob.objects.filter(pk=job.pk, status=Status.RUNNING).update(status=Status.QUEUED)
+        return None
     return job
 
 
@@ -101,6 +117,7 @@ def _lock(job: SyncJob) -> bool:
         with transaction.atomic():
             ProviderLock.objects.create(provider_id=job.provider_id, job=job)
     except IntegrityError:
+        # Held by this job already (resumed after its worker died), or by another one.
         return ProviderLock.objects.filter(provider_id=job.provider_id, job=job).exists()
     return True
 
@@ -120,16 +137,25 @@ def dispatch_next(provider_id: int) -> None:
         dispatch(nxt.pk)
 
 
-def _finish(job: SyncJob, status: str, error: str = "") -> None:
-    job.status, job.error, job.finished_at = status, error, timezone.now()
+def _finish(job: SyncJob, status: str, error: Text | str = "", hint: DingTalkError | None = None):
+    """Save the job's outcome. A job awaiting approval has not finished."""
+    job.status = status
+    job.error, job.error_args = stored(error)
+    job.hint = hint.hint if hint is not None else ""
+    job.hint_args = dict(hint.hint_args or {}) if hint is not None else {}
+    job.finished_at = None if status == Status.AWAITING_APPROVAL else timezone.now()
     job.save(
         update_fields=[
             "status",
             "error",
+            "error_args",
+            "hint",
+            "hint_args",
             "finished_at",
             "counters",
             "progress_done",
             "progress_total",
+            "planned_deletions",
         ]
     )
 
@@ -143,6 +169,7 @@ def _settings(provider: IdentityProvider) -> Settings:
         match_keys=list(provider.match_keys),
         multi_org=provider.multi_org_enabled,
         delete=provider.delete_policy == IdentityProvider.DeletePolicy.DELETE,
+        protect_adopted=provider.protect_adopted,
     )
 
 
@@ -153,71 +180,145 @@ def _links(provider: IdentityProvider, account_ids=None):
     return list(DepartmentLink.objects.filter(provider=provider)), list(users)
 
 
+def _conflicts(provider: IdentityProvider, account_ids=None) -> list[UserConflict]:
+    conflicts = UserConflict.objects.filter(provider=provider)
+    if account_ids is not None:
+        conflicts = conflicts.filter(account_ref__in=account_ids)
+    return list(conflicts)
+
+
 def _run_full(job: SyncJob) -> None:
     provider = job.provider
     options = _settings(provider)
     with provider_client(provider) as client:
-        plan = _plan_full(job, client, options)
-        _execute(job, client, plan, options)
+        source = read_directory(provider)
+        remote = read_remote(client, source.target_depts, on_progress=lambda: _beat(job))
+        dept_links, user_links = _links(provider)
+        planner = Planner(source, remote, dept_links, user_links, options, _conflicts(provider))
+        plan = planner.build()
+        del source, dept_links, user_links, planner  # freed before the plan is applied
+        _execute(job, client, plan, options, remote=remote)
 
 
-def _plan_full(job: SyncJob, client, options: Settings) -> Plan:
-    """Read both sides and plan; what was read is freed before the plan is applied."""
-    source = read_directory(job.provider)
-    remote = read_remote(
-        client, sorted(set(source.targets.values())), on_progress=lambda: _beat(job)
-    )
-    dept_links, user_links = _links(job.provider)
-    return Planner(source, remote, dept_links, user_links, options).build()
+def _execute(job, client, plan: Plan, options: Settings, *, remote=None, pending=None) -> None:
+    """Apply ``plan`` (or record it, for a dry run), within the deletion threshold.
 
-
-def _execute(job: SyncJob, client, plan: Plan, options: Settings) -> None:
+    ``pending`` (incremental runs) are the pending changes the plan was made from: consumed
+    once applied, except those whose deletion was held back or rejected.
+    """
     recorder = Recorder(job)
-    job.progress_total = len(plan.all_ops())
+    job.progress_total = len(plan.all_ops()) + len(plan.skipped)
     recorder.counters["unchanged"] = plan.unchanged
     if job.dry_run:
         _record_planned(recorder, plan.all_ops())
+        job.progress_done = job.progress_total
         return _finish(job, Status.SUCCEEDED)
-    if options.delete and not job.deletions_approved and _over_threshold(job.provider, plan):
-        recorder.counters["pending_deletions"] = plan.deletions
-        _record_planned(recorder, plan.user_deletions + plan.dept_deletions)
-        return _finish(
-            job,
-            Status.AWAITING_APPROVAL,
-            _(
-                "%(n)d deletions exceed the provider's threshold: "
-                "approve or reject them on this page."
-            )
-            % {"n": plan.deletions},
-        )
+    gate = deletions.decide(job, plan)
+    if gate.stop is not None:
+        return _stop_for_approval(job, recorder, plan, gate.stop)
+    _record_skipped(recorder, plan)
     Applier(
-        job, client, plan, delete=options.delete, match_keys=options.match_keys, recorder=recorder
+        job,
+        client,
+        plan,
+        delete=options.delete,
+        match_keys=options.match_keys,
+        recorder=recorder,
+        remote=remote,
     ).run()
-    _finish(job, Status.PARTIAL if recorder.counters.get("failed") else Status.SUCCEEDED)
+    UserConflict.objects.filter(pk__in=plan.stale_conflicts).delete()
+    _record_rejected(recorder, gate.rejected)
+    if pending is not None:
+        consume(pending, keep={_pending_key(op) for op in gate.held})
+    _finish_applied(job, recorder, gate)
 
 
-def _over_threshold(provider: IdentityProvider, plan: Plan) -> bool:
-    """Whether the plan deletes more than the provider allows without approval: more than
-    its count, or more than its percentage of everything the provider manages (all links,
-    whatever part of them this run looked at)."""
-    deletions = plan.deletions
-    if deletions == 0:
-        return False
-    linked = (
-        DepartmentLink.objects.filter(provider=provider).count()
-        + UserLink.objects.filter(provider=provider).count()
+def _finish_applied(job: SyncJob, recorder: Recorder, gate: deletions.Gate) -> None:
+    counters = recorder.counters
+    failed = counters.get("failed", 0)
+    succeeded = sum(n for k, n in counters.items() if k.endswith(_SUCCESS_SUFFIXES))
+    if gate.rejected or job.decision == SyncJob.Decision.REJECT:
+        message = Text(
+            N_(
+                "The deletions were rejected: %(n)d not applied. The run's other changes "
+                "were applied; a later run plans the deletions again."
+            ),
+            {"n": len(gate.rejected)},
+        )
+        return _finish(job, Status.REJECTED, message)
+    if gate.held:
+        follow = _follow_up(job)
+        message = Text(
+            N_(
+                "%(n)d deletions were planned after the approval and would pass the "
+                "threshold: they are held for a new approval (job #%(job)s). %(why)s"
+            ),
+            {"n": len(gate.held), "job": follow, "why": _as_arg(gate.held_over.sentence())},
+        )
+        return _finish(job, Status.PARTIAL if failed else Status.SUCCEEDED, message)
+    if failed and not succeeded:
+        return _finish(job, Status.FAILED, Text(N_("Every change failed: see the events.")))
+    _finish(job, Status.PARTIAL if failed else Status.SUCCEEDED)
+
+
+_SUCCESS_SUFFIXES = ("_create", "_update", "_delete", "_match", "_skip")
+
+
+def _stop_for_approval(job, recorder: Recorder, plan: Plan, over: deletions.Threshold) -> None:
+    """Record exactly the deletions the run would make and wait: nothing is applied."""
+    planned = plan.deleting()
+    recorder.counters["pending_deletions"] = len(planned)
+    _record_planned(recorder, planned)
+    job.planned_deletions = [deletions.listed(op) for op in planned]
+    message = Text(
+        N_("%(why)s Approve or reject the deletions listed on this page; nothing was changed."),
+        {"why": _as_arg(over.sentence())},
     )
-    percent = deletions * 100 / linked if linked else 100
+    _finish(job, Status.AWAITING_APPROVAL, message)
+
+
+def _follow_up(job: SyncJob) -> int:
+    """A new job of the same kind that will plan, and stop for, the deletions held back."""
+    from dtconsole.access.services import SYSTEM
+
+    from .services import sync_job_enqueue
+
+    follow = sync_job_enqueue(SYSTEM, job.provider, kind=job.kind, trigger=job.trigger)
+    return follow.pk
+
+
+def _pending_key(op) -> tuple[str, int]:
     return (
-        deletions > provider.deletion_threshold_count
-        or percent > provider.deletion_threshold_percent
+        "account" if op.object_type == SyncEvent.ObjectType.USER else "organization",
+        op.source_id,
     )
+
+
+def _as_arg(text: Text) -> dict:
+    """A text used inside another one's arguments (rendered with it, in the reader's language)."""
+    return {"msgid": text.msgid, "args": dict(text.args)}
 
 
 def _record_planned(recorder: Recorder, ops) -> None:
     for op in ops:
-        recorder.event(op, SyncEvent.Status.PLANNED, started=time.monotonic(), message=op.error)
+        recorder.event(
+            op, SyncEvent.Status.PLANNED, started=time.monotonic(), message=op.error or ""
+        )
     recorder.job.progress_done = 0
+    recorder.flush()
+
+
+def _record_skipped(recorder: Recorder, plan: Plan) -> None:
+    """Objects held back by an unresolved conflict: one event each, no DingTalk call."""
+    for op in plan.skipped:
+        recorder.event(
+            op, SyncEvent.Status.SKIPPED, started=time.monotonic(), message=op.skip, action="skip"
+        )
+
+
+def _record_rejected(recorder: Recorder, ops) -> None:
+    for op in ops:
+        recorder.event(op, SyncEvent.Status.REJECTED, started=time.monotonic())
     recorder.flush()
 
 
@@ -237,21 +338,24 @@ def has_full_sync(provider: IdentityProvider) -> bool:
         provider=provider,
         kind=SyncJob.Kind.FULL,
         dry_run=False,
-        status__in=(Status.SUCCEEDED, Status.PARTIAL),
+        status__in=(Status.SUCCEEDED, Status.PARTIAL, Status.REJECTED),
     ).exists()
 
 
 def _refuse_incremental(job: SyncJob) -> None:
     recorder = Recorder(job)
-    message = _(
-        "Incremental sync needs one successful full sync first: "
-        "run a full sync from the provider page."
+    message = Text(
+        N_(
+            "Incremental sync needs one successful full sync first: "
+            "run a full sync from the provider page."
+        )
     )
-    for change in (
-        take_pending(job.provider) if job.kind == SyncJob.Kind.INCREMENTAL else [_scope_change(job)]
-    ):
+    changes = peek_pending(job.provider) if job.kind == SyncJob.Kind.INCREMENTAL else []
+    for change in changes or ([_scope_change(job)] if job.kind == SyncJob.Kind.SINGLE else []):
         recorder.skipped(change.object_type, change.object_id, message)
     recorder.flush()
+    if changes:
+        consume(changes)  # the full sync this asks for covers them
     _finish(job, Status.FAILED, message)
 
 
@@ -261,23 +365,38 @@ def _scope_change(job: SyncJob) -> PendingChange:
 
 
 def _run_partial(job: SyncJob) -> None:
-    """Incremental (the pending changes) or single-object run, compared with last payloads."""
+    """Incremental (the pending changes) or single-object run."""
     provider = job.provider
-    changes = (
-        take_pending(provider) if job.kind == SyncJob.Kind.INCREMENTAL else [_scope_change(job)]
-    )
+    incremental = job.kind == SyncJob.Kind.INCREMENTAL
+    changes = peek_pending(provider) if incremental else [_scope_change(job)]
     account_ids = {c.object_id for c in changes if c.object_type == "account"}
     options = _settings(provider)
     source = read_directory(provider, account_ids=account_ids)
     dept_links, user_links = _links(provider, account_ids)
-    if job.kind == SyncJob.Kind.SINGLE:  # a re-push sends every field again
-        org_ids = {c.object_id for c in changes if c.object_type == "organization"}
-        for link in user_links + [d for d in dept_links if d.org_ref in org_ids]:
-            link.last_payload = {}
-    plan = Planner(source, None, dept_links, user_links, options).build()
     with provider_client(provider) as client:
-        _execute(job, client, plan, options)
+        if not incremental:  # a re-push compares with what DingTalk holds now
+            org_ids = {c.object_id for c in changes if c.object_type == "organization"}
+            _read_actual(client, user_links, [d for d in dept_links if d.org_ref in org_ids])
+        conflicts = _conflicts(provider, account_ids)
+        plan = Planner(source, None, dept_links, user_links, options, conflicts).build()
+        _execute(job, client, plan, options, pending=changes if incremental else None)
 
 
-def _refused(exc: DingTalkError) -> str:
-    return _("DingTalk refused: %(s)s") % {"s": exc.sentence()}
+def _read_actual(client, user_links: list[UserLink], dept_links: list[DepartmentLink]) -> None:
+    """Replace the last payloads of a re-push's objects with what DingTalk holds now."""
+    for link in user_links:
+        try:
+            link.last_payload = client.user_get(link.userid).raw
+        except NotFound:
+            link.last_payload = {}
+    for link in dept_links:
+        try:
+            dept = client.department_get(link.dept_id)
+        except NotFound:
+            link.last_payload = {}
+            continue
+        link.last_payload = {"name": dept.name, "order": dept.order, "parent_id": dept.parent_id}
+
+
+def _refused(exc: DingTalkError) -> Text:
+    return Text(N_("DingTalk refused: %(error)s"), {"error": str(exc)})

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .texts import render
+
 
 class SyncJob(models.Model):
     """One synchronisation run of a provider: a row per background run, polled by its page."""
@@ -50,7 +52,12 @@ class SyncJob(models.Model):
     counters = models.JSONField(default=dict, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # ``error`` and ``hint`` are msgids (English) with their arguments, translated when shown
+    # (dtconsole.sync.texts); a DingTalk error's own words are inside the arguments.
     error = models.TextField(blank=True, default="")
+    error_args = models.JSONField(default=dict, blank=True)
+    hint = models.TextField(blank=True, default="")
+    hint_args = models.JSONField(default=dict, blank=True)
     # The deletions a run stopped for (object type, source id, DingTalk id, name): an approval
     # covers exactly these; the admin's decision on them.
     planned_deletions = models.JSONField(default=list, blank=True)
@@ -80,6 +87,15 @@ class SyncJob(models.Model):
     @property
     def deletions_approved(self) -> bool:
         return self.decision == self.Decision.APPROVE
+
+    @property
+    def error_text(self) -> str:
+        """The job's error (or outcome note) in the active language."""
+        return render(self.error, self.error_args)
+
+    @property
+    def hint_text(self) -> str:
+        return render(self.hint, self.hint_args)
 
 
 class DepartmentLink(models.Model):
@@ -190,8 +206,13 @@ class SyncEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)  # field -> [old, new]
     errcode = models.CharField(max_length=32, blank=True, default="")
     sub_code = models.CharField(max_length=32, blank=True, default="")
+    # ``message`` and ``hint`` are msgids (English) with their arguments, translated when
+    # shown (dtconsole.sync.texts); ``detail`` is DingTalk's own answer, verbatim.
     message = models.TextField(blank=True, default="")
+    message_args = models.JSONField(default=dict, blank=True)
+    detail = models.TextField(blank=True, default="")
     hint = models.TextField(blank=True, default="")
+    hint_args = models.JSONField(default=dict, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -211,6 +232,16 @@ class SyncEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.source_name}: {self.status}"
+
+    @property
+    def text(self) -> str:
+        """The console's sentence about this attempt, in the active language."""
+        return render(self.message, self.message_args)
+
+    @property
+    def hint_text(self) -> str:
+        """What to do next, in the active language."""
+        return render(self.hint, self.hint_args)
 
 
 class PendingChange(models.Model):

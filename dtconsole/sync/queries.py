@@ -50,7 +50,10 @@ EVENT_LIST_COLUMNS = (
     "errcode",
     "sub_code",
     "message",
+    "message_args",
+    "detail",
     "hint",
+    "hint_args",
     "created_at",
 )
 
@@ -152,6 +155,8 @@ class CounterSummary:
     skipped: int = 0
     planned: int = 0
     pending_deletions: int = 0
+    rejected: int = 0
+    unlinked: int = 0
 
     @property
     def is_empty(self) -> bool:
@@ -162,7 +167,8 @@ class CounterSummary:
 # "planned" and "pending_deletions".
 _SUFFIXES = {"_create": "created", "_update": "updated", "_move": "updated", "_delete": "deleted"}
 _SUFFIXES["_match"] = "matched"
-_PLAIN = ("failed", "skipped", "planned", "pending_deletions")
+_SUFFIXES["_skip"] = "unlinked"  # a deletion that only forgot the link (the object stays)
+_PLAIN = ("failed", "skipped", "planned", "pending_deletions", "rejected")
 
 
 def counter_summary(counters: Mapping[str, Any] | None) -> CounterSummary:

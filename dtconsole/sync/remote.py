@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.types import Department, User
@@ -29,13 +30,14 @@ class RemoteState:
         if key == "userid":
             return self.users.get(value)
         index = self._indexes.setdefault(key, _index(self.users.values(), key))
-        return index.get(_normal(key, value))
+        return index.get(normal_value(key, value))
 
     _indexes: dict[str, dict[str, User]] = field(default_factory=dict, repr=False)
 
 
-def _normal(key: str, value: str) -> str:
-    value = str(value).strip()
+def normal_value(key: str, value: Any) -> str:
+    """A unique value as DingTalk compares it: emails ignore case, ``+86-`` is mainland."""
+    value = str(value or "").strip()
     if key == "email":
         return value.lower()
     if key == "mobile" and value.startswith("+86-"):
@@ -48,7 +50,7 @@ def _index(users, key: str) -> dict[str, User]:
     for user in users:
         value = user.raw.get(key)
         if value:
-            out.setdefault(_normal(key, value), user)
+            out.setdefault(normal_value(key, value), user)
     return out
 
 

@@ -27,38 +27,60 @@ class OrgNode:
 
 @dataclass
 class SourceDirectory:
-    """What the directory says DingTalk should hold for one provider."""
+    """What the directory says DingTalk should hold for one provider.
 
-    targets: dict[int, int]  # scope root org id -> target DingTalk dept id
+    A MERGE scope's organisation stands for its target department (``targets``); an UNDER
+    scope's organisation becomes a department under its target (``under``).
+    """
+
+    targets: dict[int, int]  # MERGE scope root org id -> the target DingTalk dept id it is
     orgs: dict[int, OrgNode]  # every organisation in a scope subtree
     accounts: dict[int, SourceAccount] = field(
         default_factory=dict
-    )  # accounts with an in-scope membership
+    )  # accounts in scope (see read_directory)
     memberships: dict[int, list[int]] = field(
         default_factory=dict
-    )  # account id -> in-scope org ids, primary first
+    )  # account id -> the in-scope org ids it goes to, primary first
+    under: dict[int, int] = field(default_factory=dict)  # UNDER root org id -> parent dept id
 
     def is_scope_root(self, org_id: int) -> bool:
+        """Whether the organisation stands for a target department (it is not created)."""
         return org_id in self.targets
+
+    @property
+    def target_depts(self) -> list[int]:
+        """Every DingTalk department a scope targets, each once."""
+        return sorted(set(self.targets.values()) | set(self.under.values()))
 
 
 ACCOUNT_VALUES = ("id", *ACCOUNT_FIELDS)
 
 
 def read_directory(provider: IdentityProvider, *, account_ids=None) -> SourceDirectory:
-    """The provider's scope, narrowed to some accounts (incremental) by ``account_ids``."""
+    """The provider's scope, narrowed to some accounts (incremental) by ``account_ids``.
+
+    An account is in scope when one of its memberships is. With "one person in multiple
+    organisations" off, only its primary membership counts: it goes to its primary
+    organisation's department, and an account whose primary organisation lies outside every
+    scope is not in scope at all (it is never put into a secondary organisation instead).
+    """
     scopes = list(provider.scopes.select_related("organization"))
-    targets = {s.organization_id: s.target_dept_id for s in scopes}
+    merge = [s for s in scopes if s.placement == s.Placement.MERGE]
+    under = [s for s in scopes if s.placement != s.Placement.MERGE]
     prefix = Q()
     for s in scopes:
         prefix |= Q(path__startswith=s.organization.path)
     orgs = _org_nodes(Organization.objects.filter(prefix)) if scopes else {}
-    source = SourceDirectory(targets=targets, orgs=orgs)
-    _read_accounts(source, account_ids)
+    source = SourceDirectory(
+        targets={s.organization_id: s.target_dept_id for s in merge},
+        orgs=orgs,
+        under={s.organization_id: s.target_dept_id for s in under},
+    )
+    _read_accounts(source, account_ids, multi_org=provider.multi_org_enabled)
     return source
 
 
-def _read_accounts(source: SourceDirectory, account_ids) -> None:
+def _read_accounts(source: SourceDirectory, account_ids, *, multi_org: bool) -> None:
     in_scope = Membership.objects.filter(organization_id__in=source.orgs.keys())
     if account_ids is not None:
         in_scope = in_scope.filter(account_id__in=account_ids)
@@ -73,7 +95,13 @@ def _read_accounts(source: SourceDirectory, account_ids) -> None:
     for values in Account.objects.filter(id__in=ids).values_list(*ACCOUNT_VALUES):
         data = dict(zip(ACCOUNT_VALUES, values, strict=True))
         ms = all_memberships.get(data["id"], [])
-        source.memberships[data["id"]] = [o for o, _ in ms if o in source.orgs]
+        in_scope = [o for o, _ in ms if o in source.orgs]
+        if not multi_org:
+            primary_id = next((o for o, p in ms if p), None)
+            if primary_id not in source.orgs:
+                continue  # its primary organisation is outside every scope
+            in_scope = [primary_id]
+        source.memberships[data["id"]] = in_scope
         primary = next((source_orgs[o] for o, p in ms if p), None)
         source.accounts[data["id"]] = SourceAccount(
             **data, primary_org=primary, orgs=tuple(source_orgs[o] for o, _ in ms)

@@ -96,7 +96,9 @@ def _job_status_context(job: SyncJob) -> dict[str, Any]:
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's status (polled while it runs), its counters, actions and events (or plan)."""
-    job = get_object_or_404(SyncJob.objects.select_related("provider", "requested_by"), pk=pk)
+    job = get_object_or_404(
+        SyncJob.objects.select_related("provider", "requested_by", "decided_by"), pk=pk
+    )
     status_form = JobEventFilterForm(request.GET)
     events = queries.job_events(job, status=status_form.status_filter())
     context = _job_status_context(job)
@@ -109,7 +111,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def job_status(request: HttpRequest, pk: int) -> HttpResponse:
     """Partial: the job's status block. It carries the polling trigger only while the job is
     queued or running; a poll that finds the job finished reloads the page (new events)."""
-    job = get_object_or_404(SyncJob.objects.select_related("provider", "requested_by"), pk=pk)
+    job = get_object_or_404(
+        SyncJob.objects.select_related("provider", "requested_by", "decided_by"), pk=pk
+    )
     context = _job_status_context(job)
     response = render(request, "sync/_job_status.html", context)
     if request.GET.get("poll") and not context["polling"]:
@@ -140,7 +144,10 @@ def job_approve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_reject(request: HttpRequest, pk: int) -> HttpResponse:
     """Refuse the deletions a job stopped for."""
-    done = _("Deletions of job #%(id)s rejected; nothing is deleted in DingTalk.")
+    done = _(
+        "Deletions of job #%(id)s rejected: the job goes on with its other changes and "
+        "deletes nothing in DingTalk."
+    )
     return _job_action(request, pk, services.sync_job_reject, done)
 
 

@@ -18,7 +18,9 @@ class Migration(migrations.Migration):
                 ('provider', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='providers.identityprovider')),
                 ('key', models.CharField(max_length=64)),
                 ('value_encrypted', models.TextField()),
+                ('fingerprint', models.CharField(max_length=64)),
                 ('expires_at', models.FloatField()),
+                ('obtained_at', models.FloatField(blank=True, null=True)),
             ],
         ),
         migrations.AddField(
