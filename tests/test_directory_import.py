@@ -212,8 +212,22 @@ def test_a_full_width_semicolon_also_separates_organisation_codes(rd):
 
 BAD_ACCOUNT_ROWS = [
     ("bad username", account_row("-zhang"), "row 2, username: Use 1 to 64 characters"),
-    ("bad mobile", account_row(mobile="12345"), "row 2, mobile: Enter a mainland mobile"),
-    ("bad +86 mobile", account_row(mobile="+86-12345678901"), "row 2, mobile: A +86 number"),
+    ("bad mobile", account_row(mobile="12345"), "row 2, mobile: “12345” is not a mainland mobile"),
+    (
+        "bad +86 mobile",
+        account_row(mobile="+86-12345678901"),
+        "row 2, mobile: “+86-12345678901” is not a mainland mobile number in use",
+    ),
+    (
+        "unknown country code",
+        account_row(mobile="+0-1234"),
+        "row 2, mobile: “+0-1234” does not start with a country code in use.",
+    ),
+    (
+        "not a mobile of that region",
+        account_row(mobile="+852-41234567"),
+        "row 2, mobile: “+852-41234567” is not a mobile number in use under country code +852",
+    ),
     ("bad email", account_row(email="zhang@"), "row 2, email: Enter a valid email address."),
     ("bad date", account_row(hired_date="2024-13-01"), "row 2, hired_date: “2024-13-01”"),
     ("bad date format", account_row(hired_date="2024/1/5"), "row 2, hired_date: "),
@@ -535,7 +549,7 @@ def test_a_preview_with_bad_rows_shows_them_first_and_disables_the_commit(admin_
     rows = [account_row(f"good{i}") for i in range(5)] + [account_row("bad", mobile="123")]
     response = post_file(admin_client, "accounts", csv_bytes(ACCOUNT_HEADER, rows))
     text = admin_client.get(response.url).content.decode()
-    assert "row 7, mobile: Enter a mainland mobile" in text
+    assert "row 7, mobile: “123” is not a mainland mobile" in text
     assert text.index('id="row-7"') < text.index('id="row-2"')
     assert 'disabled aria-disabled="true"' in text
 

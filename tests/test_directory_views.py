@@ -439,10 +439,10 @@ def test_model_validation_errors_are_shown_next_to_their_fields_and_nothing_is_w
     errors = response.context["form"].errors
     assert response.status_code == 400
     assert "DingTalk userid rules" in errors["username"][0]
-    assert "Enter a mainland mobile" in errors["mobile"][0]
+    assert "“12345” is not a mainland mobile" in errors["mobile"][0]
     assert Account.objects.count() == 1 and Membership.objects.count() == 1
     html = response.content.decode()
-    assert "Enter a mainland mobile" in html
+    assert "is not a mainland mobile" in html
     assert f'value="{sample["east"].pk}" data-org checked' in html
 
 
