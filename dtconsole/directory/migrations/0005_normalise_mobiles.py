@@ -22,6 +22,7 @@ accepted before too).
 """
 
 from django.db import migrations
+from django.utils.translation import gettext as _
 
 from dtconsole.directory.mobiles import review_mobiles
 
@@ -35,11 +36,12 @@ def normalise_mobiles(apps, schema_editor) -> None:
     updates = [Account(pk=pk, mobile=mobile) for pk, mobile in review.changes.items()]
     Account.objects.bulk_update(updates, ["mobile"], batch_size=BATCH)
     if review.problems:
-        print(
-            f"\n  {len(review.changes)} mobile(s) normalised; {len(review.problems)} account(s) "
-            "kept their mobile as stored (a duplicate or not a valid mobile): "
-            "run `manage.py check_mobiles` to list them."
+        message = _(
+            "%(changed)d mobile(s) normalised; %(kept)d account(s) kept their mobile as stored "
+            "(a duplicate or not a valid mobile): run `manage.py check_mobiles` to list them."
         )
+        counts = {"changed": len(review.changes), "kept": len(review.problems)}
+        print("\n  " + message % counts)
 
 
 class Migration(migrations.Migration):
