@@ -210,6 +210,8 @@ def test_an_account_is_created_with_its_organisations(staff):
     "field, value, words",
     [
         ("mobile", "12345", "mainland mobile"),
+        ("mobile", "+0-1234", "does not start with a country code in use"),
+        ("mobile", "+852-41234567", "not a mobile number in use under country code +852"),
         ("username", "-bad name", "DingTalk userid rules"),
         ("email", "not-an-email", "valid email"),
     ],
@@ -219,6 +221,28 @@ def test_a_bad_value_answers_400_on_its_field(staff, field, value, words):
     response = staff.post(f"{V1}/accounts/", body)
     assert response.status_code == 400
     assert words in response.json()[field][0]
+
+
+def test_a_mobile_is_stored_and_answered_in_the_normal_form(staff):
+    body = {"username": "bob", "display_name": "Bob", "mobile": "+86 139 5005 2493"}
+    response = staff.post(f"{V1}/accounts/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["mobile"] == "13950052493"
+    pk = response.json()["id"]
+    response = staff.patch(f"{V1}/accounts/{pk}/", {"mobile": "00852 6123 4567"}, format="json")
+    assert response.json()["mobile"] == "+852-61234567"
+
+
+@pytest.mark.parametrize("typed", ["+86-13950052493", "8613950052493"])
+def test_another_accounts_number_in_another_spelling_answers_400_on_the_mobile(staff, typed):
+    make_account("ann", mobile="13950052493")
+    body = {"username": "bob", "display_name": "Bob", "mobile": typed}
+    response = staff.post(f"{V1}/accounts/", body, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"mobile": ["Another account already uses this mobile."]}
+    bob = make_account("bob")
+    response = staff.patch(f"{V1}/accounts/{bob.pk}/", {"mobile": typed}, format="json")
+    assert response.json() == {"mobile": ["Another account already uses this mobile."]}
 
 
 def test_a_duplicate_email_answers_400_on_the_email(staff):
@@ -350,6 +374,39 @@ def test_accounts_bulk_upsert_is_all_or_nothing_with_errors_by_index_and_field(s
     assert "nothing was written" in body["detail"]
     assert [(e["index"], e["field"]) for e in body["errors"]] == [(1, "mobile"), (2, "email")]
     assert not Account.objects.filter(username__startswith="new").exists()
+
+
+def test_accounts_bulk_upsert_stores_mobiles_in_the_normal_form(staff):
+    make_account("ann", mobile="13950052493")
+    items = [
+        {"username": "ann", "mobile": "+86-13950052493"},  # the same number: unchanged
+        {"username": "bob", "display_name": "Bob", "mobile": "+852 6123 4567"},
+    ]
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", items, format="json")
+    assert response.status_code == 200, response.content
+    assert [i["action"] for i in response.json()["items"]] == ["unchanged", "created"]
+    assert Account.objects.get(username="bob").mobile == "+852-61234567"
+
+
+def test_accounts_bulk_upsert_refuses_one_number_twice_in_any_spelling(staff):
+    make_account("ann", mobile="13950052493")
+    items = [
+        {"username": "bob", "display_name": "Bob", "mobile": "13800138000"},
+        {"username": "carl", "display_name": "Carl", "mobile": "+86 138 0013 8000"},
+        {"username": "dan", "display_name": "Dan", "mobile": "+86-13950052493"},
+        {"username": "eve", "display_name": "Eve", "mobile": "+0-1234"},
+    ]
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", items, format="json")
+    assert response.status_code == 400
+    errors = [(e["index"], e["field"], e["message"]) for e in response.json()["errors"]]
+    assert errors == [(1, "mobile", "The same number as at index 0 (13800138000).")]
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", items[2:], format="json")
+    errors = [(e["index"], e["field"], e["message"]) for e in response.json()["errors"]]
+    assert errors[0] == (0, "mobile", "Another account already uses this mobile.")
+    assert errors[1][:2] == (1, "mobile")
+    assert errors[1][2].startswith("“+0-1234” does not start with a country code in use.")
+    assert len(errors) == 2
+    assert not Account.objects.exclude(username="ann").exists()
 
 
 def test_accounts_bulk_upsert_refuses_shapes_duplicates_and_unknown_codes(staff):

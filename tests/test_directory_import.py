@@ -212,8 +212,22 @@ def test_a_full_width_semicolon_also_separates_organisation_codes(rd):
 
 BAD_ACCOUNT_ROWS = [
     ("bad username", account_row("-zhang"), "row 2, username: Use 1 to 64 characters"),
-    ("bad mobile", account_row(mobile="12345"), "row 2, mobile: Enter a mainland mobile"),
-    ("bad +86 mobile", account_row(mobile="+86-12345678901"), "row 2, mobile: A +86 number"),
+    ("bad mobile", account_row(mobile="12345"), "row 2, mobile: “12345” is not a mainland mobile"),
+    (
+        "bad +86 mobile",
+        account_row(mobile="+86-12345678901"),
+        "row 2, mobile: “+86-12345678901” is not a mainland mobile number in use",
+    ),
+    (
+        "unknown country code",
+        account_row(mobile="+0-1234"),
+        "row 2, mobile: “+0-1234” does not start with a country code in use.",
+    ),
+    (
+        "not a mobile of that region",
+        account_row(mobile="+852-41234567"),
+        "row 2, mobile: “+852-41234567” is not a mobile number in use under country code +852",
+    ),
     ("bad email", account_row(email="zhang@"), "row 2, email: Enter a valid email address."),
     ("bad date", account_row(hired_date="2024-13-01"), "row 2, hired_date: “2024-13-01”"),
     ("bad date format", account_row(hired_date="2024/1/5"), "row 2, hired_date: "),
@@ -271,6 +285,27 @@ DUPLICATES = [
         account_row("a2", email="same@example.com"),
         "row 3, email: “same@example.com” is also on row 2.",
     ),
+    (
+        "mobile in another spelling",
+        account_row("a1", mobile="13950052493"),
+        account_row("a2", mobile="+86-13950052493"),
+        "row 3, mobile: “+86-13950052493” is the same number as “13950052493” on row 2 "
+        "(13950052493).",
+    ),
+    (
+        "mobile in two other spellings",
+        account_row("a1", mobile="+86 139 5005 2493"),
+        account_row("a2", mobile="86-13950052493"),
+        "row 3, mobile: “86-13950052493” is the same number as “+86 139 5005 2493” on row 2 "
+        "(13950052493).",
+    ),
+    (
+        "international mobile in another spelling",
+        account_row("a1", mobile="+852-61234567"),
+        account_row("a2", mobile="00852 6123 4567"),
+        "row 3, mobile: “00852 6123 4567” is the same number as “+852-61234567” on row 2 "
+        "(+852-61234567).",
+    ),
 ]
 
 
@@ -291,6 +326,32 @@ def test_a_mobile_or_email_of_another_existing_account_is_a_clash():
         "row 2, email: “old@example.com” already belongs to the existing account “old”.",
     ]
     assert_commit_refused(batch)
+
+
+@pytest.mark.parametrize("typed", ["+86-13800000001", "+86 138 0000 0001", "8613800000001"])
+def test_an_existing_accounts_number_in_another_spelling_is_a_clash(typed):
+    make_account("old", mobile="13800000001")
+    batch = upload_accounts(account_row("new", mobile=typed))
+    assert error_texts(batch) == [
+        f"row 2, mobile: “{typed}” is the number of the existing account “old” (13800000001)."
+    ]
+    assert_commit_refused(batch)
+
+
+def test_a_mobile_is_imported_in_the_normal_form():
+    batch = upload_accounts(
+        account_row("a1", mobile="+86 139 5005 2493"), account_row("a2", mobile="00852-6123 4567")
+    )
+    imports.import_commit(SYSTEM, batch)
+    stored = dict(Account.objects.values_list("username", "mobile"))
+    assert stored == {"a1": "13950052493", "a2": "+852-61234567"}
+
+
+def test_an_account_retyping_its_own_number_in_another_spelling_is_unchanged():
+    make_account("old", display_name="张伟", mobile="13800000001", email="")
+    batch = upload_accounts(account_row("old", mobile="+86-13800000001"))
+    plan = imports.import_preview(batch)
+    assert plan.errors == [] and plan.rows[0].action == imports.UNCHANGED
 
 
 def test_an_account_keeping_its_own_mobile_and_email_is_no_clash():
@@ -535,7 +596,7 @@ def test_a_preview_with_bad_rows_shows_them_first_and_disables_the_commit(admin_
     rows = [account_row(f"good{i}") for i in range(5)] + [account_row("bad", mobile="123")]
     response = post_file(admin_client, "accounts", csv_bytes(ACCOUNT_HEADER, rows))
     text = admin_client.get(response.url).content.decode()
-    assert "row 7, mobile: Enter a mainland mobile" in text
+    assert "row 7, mobile: “123” is not a mainland mobile" in text
     assert text.index('id="row-7"') < text.index('id="row-2"')
     assert 'disabled aria-disabled="true"' in text
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from dtconsole.access.services import SYSTEM
+from dtconsole.audit.models import AuditEntry
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.directory.services import DirectoryError
@@ -310,27 +311,92 @@ def test_invalid_usernames_are_refused(username):
 
 
 @pytest.mark.parametrize(
-    "mobile", ["13800138000", "19912345678", "+852-61234567", "+86-13800138000", "+1-4155550100"]
+    ("typed", "stored"),
+    [
+        ("13800138000", "13800138000"),
+        ("+86-13800138000", "13800138000"),
+        ("+86 138 0013 8000", "13800138000"),
+        ("86-13800138000", "13800138000"),
+        ("+852-61234567", "+852-61234567"),
+        ("+852 6123 4567", "+852-61234567"),
+        ("+1-4155550100", "+1-4155550100"),
+    ],
 )
-def test_valid_mobiles_are_accepted(mobile):
-    assert make_account(mobile=mobile).mobile == mobile
+def test_an_account_stores_its_mobile_in_the_normal_form(typed, stored):
+    account = make_account(mobile=typed)
+    assert account.mobile == stored
+    assert Account.objects.get(pk=account.pk).mobile == stored
 
 
 @pytest.mark.parametrize(
-    "mobile", ["12800138000", "1380013800", "138001380001", "+852 61234567", "852-61234567", "abc"]
+    "mobile", ["12800138000", "1380013800", "138001380001", "852-61234567", "abc", "+0-1234"]
 )
-def test_invalid_mobiles_are_refused(mobile):
+def test_invalid_mobiles_are_refused_with_an_error_on_the_mobile_field(mobile):
     with pytest.raises(ValidationError) as exc:
         make_account(mobile=mobile)
-    assert "Enter a mainland mobile" in field_errors(exc)["mobile"][0]
+    (message,) = field_errors(exc)["mobile"]
+    assert "13800138000" in message or "+852-61234567" in message
+    assert not Account.objects.exists()
 
 
 def test_a_plus_86_number_must_be_a_mainland_mobile():
     with pytest.raises(ValidationError) as exc:
         make_account(mobile="+86-61234567")
     assert field_errors(exc)["mobile"] == [
-        "A +86 number must be a mainland mobile: 11 digits starting with 13 to 19."
+        "“+86-61234567” is not a mainland mobile number in use: 11 digits from a mobile range, "
+        "for example 13800138000."
     ]
+
+
+def test_an_unknown_country_code_is_refused():
+    with pytest.raises(ValidationError) as exc:
+        make_account(mobile="+0-1234")
+    assert "does not start with a country code in use" in field_errors(exc)["mobile"][0]
+
+
+@pytest.mark.parametrize("other", ["+86-13950052493", "+86 139 5005 2493", "8613950052493"])
+def test_the_same_number_in_another_spelling_is_taken(other):
+    make_account(mobile="13950052493")
+    with pytest.raises(ValidationError) as exc:
+        make_account(mobile=other)
+    assert field_errors(exc)["mobile"] == ["Another account already uses this mobile."]
+    assert Account.objects.filter(mobile__contains="13950052493").count() == 1
+
+
+def test_a_number_stored_from_a_plus_86_spelling_takes_the_plain_spelling_too():
+    make_account(mobile="+86-13950052493")
+    with pytest.raises(ValidationError) as exc:
+        make_account(mobile="13950052493")
+    assert field_errors(exc)["mobile"] == ["Another account already uses this mobile."]
+
+
+def test_an_international_number_is_unique_across_spellings():
+    make_account(mobile="+852 6123 4567")
+    with pytest.raises(ValidationError) as exc:
+        make_account(mobile="00852-61234567")
+    assert "mobile" in field_errors(exc)
+
+
+def test_updating_to_another_accounts_number_in_another_spelling_is_refused():
+    make_account(mobile="13950052493")
+    account = make_account(mobile="13900139000")
+    with pytest.raises(ValidationError) as exc:
+        services.account_update(SYSTEM, account, mobile="+86-139-5005-2493")
+    assert field_errors(exc)["mobile"] == ["Another account already uses this mobile."]
+    assert Account.objects.get(pk=account.pk).mobile == "13900139000"
+
+
+def test_an_account_may_retype_its_own_number_in_another_spelling():
+    account = make_account(mobile="13950052493")
+    updated = services.account_update(SYSTEM, account, mobile="+86 139 5005 2493")
+    assert updated.mobile == "13950052493"
+
+
+def test_the_audit_entry_records_the_normal_form():
+    account = make_account(mobile="13900139000")
+    services.account_update(SYSTEM, account, mobile="+86 139 5005 2493")
+    entry = AuditEntry.objects.filter(action="account.update").latest("id")
+    assert entry.after["mobile"] == "13950052493"
 
 
 def test_an_empty_mobile_and_email_are_allowed_for_several_accounts():

@@ -439,10 +439,10 @@ def test_model_validation_errors_are_shown_next_to_their_fields_and_nothing_is_w
     errors = response.context["form"].errors
     assert response.status_code == 400
     assert "DingTalk userid rules" in errors["username"][0]
-    assert "Enter a mainland mobile" in errors["mobile"][0]
+    assert "“12345” is not a mainland mobile" in errors["mobile"][0]
     assert Account.objects.count() == 1 and Membership.objects.count() == 1
     html = response.content.decode()
-    assert "Enter a mainland mobile" in html
+    assert "is not a mainland mobile" in html
     assert f'value="{sample["east"].pk}" data-org checked' in html
 
 
@@ -453,6 +453,49 @@ def test_a_mobile_another_account_uses_is_refused_on_the_mobile_field(admin_clie
     assert response.context["form"].errors["mobile"] == [
         "Another account already uses this mobile."
     ]
+
+
+def test_a_mobile_typed_in_another_spelling_is_saved_and_shown_in_the_normal_form(admin_client):
+    response = admin_client.post(url("account_create"), account_data(mobile="+86 139 1234 5678"))
+    account = Account.objects.get(username="li.na")
+    assert response.status_code == 302 and account.mobile == "13912345678"
+    assert "13912345678" in admin_client.get(url("account_detail", account.pk)).content.decode()
+    form = admin_client.get(url("account_edit", account.pk)).context["form"]
+    assert form["mobile"].value() == "13912345678"
+
+
+def test_editing_a_mobile_into_another_spelling_stores_the_normal_form(admin_client, sample):
+    data = account_data(mobile="00852 6123 4567", extra="{}")
+    response = admin_client.post(url("account_edit", sample["account"].pk), data)
+    assert response.status_code == 302
+    assert Account.objects.get(pk=sample["account"].pk).mobile == "+852-61234567"
+
+
+def test_another_accounts_number_in_another_spelling_is_refused_on_the_mobile_field(
+    admin_client, sample
+):
+    data = account_data(mobile=f"+86-{sample['account'].mobile}")
+    response = admin_client.post(url("account_create"), data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["mobile"] == [
+        "Another account already uses this mobile."
+    ]
+    assert not Account.objects.filter(username="li.na").exists()
+
+
+def test_an_unknown_country_code_is_refused_on_the_mobile_field(admin_client):
+    response = admin_client.post(url("account_create"), account_data(mobile="+0-1234"))
+    (message,) = response.context["form"].errors["mobile"]
+    assert message.startswith("“+0-1234” does not start with a country code in use.")
+    assert response.context["form"]["mobile"].value() == "+0-1234"  # kept to be corrected
+
+
+@pytest.mark.parametrize("query", ["+86-13800999000", "+86 138 0099 9000", "8613800999000"])
+def test_the_account_search_finds_a_mobile_typed_in_another_spelling(admin_client, query):
+    make_account("zhang.wei", mobile="13800999000")
+    make_account("li.na", mobile="13800999001")
+    page = admin_client.get(url("account_list"), {"q": query}).context["page"]
+    assert [a.username for a in page] == ["zhang.wei"]
 
 
 def test_the_account_page_lists_memberships_with_the_primary_badge(admin_client, sample):

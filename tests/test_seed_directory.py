@@ -11,8 +11,14 @@ from django.core.management.base import CommandError
 from dtconsole.access.services import SYSTEM
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Membership, Organization
-from dtconsole.directory.seeding import directory_is_empty, level_sizes, seed_directory
-from dtconsole.directory.validators import FORBIDDEN_ORG_NAME_CHARS
+from dtconsole.directory.seeding import (
+    INTERNATIONAL,
+    MAINLAND_PREFIXES,
+    directory_is_empty,
+    level_sizes,
+    seed_directory,
+)
+from dtconsole.directory.validators import FORBIDDEN_ORG_NAME_CHARS, normalize_mobile
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +114,35 @@ def test_mobiles_emails_and_usernames_are_unique_and_some_mobiles_are_internatio
     assert any(m.startswith("+852-") or m.startswith("+") for m in mobiles)
     assert Account.objects.filter(display_name__regex=r"^[\u4e00-\u9fff]{2,4}$").exists()
     assert Account.objects.filter(display_name__regex=r"^[A-Z][a-z]+ [A-Z][a-z]+$").exists()
+
+
+def test_every_seeded_mobile_is_a_valid_number_in_the_normal_form():
+    seed(orgs=20, accounts=3000)
+    mobiles = list(Account.objects.values_list("mobile", flat=True))
+    assert [m for m in mobiles if normalize_mobile(m) != m] == []
+    assert len({m.split("-")[0] for m in mobiles if m.startswith("+")}) > 1
+
+
+@pytest.mark.parametrize(
+    ("code", "start", "length"),
+    [(code, start, length) for code, starts, length in INTERNATIONAL for start in starts],
+)
+def test_every_international_range_the_seeder_draws_from_is_a_mobile_range_in_use(
+    code, start, length
+):
+    rng = random.Random(start)
+    for _ in range(200):
+        rest = f"{rng.randrange(10 ** (length - len(start))):0{length - len(start)}d}"
+        number = f"+{code}-{start}{rest}"
+        assert normalize_mobile(number) == number
+
+
+@pytest.mark.parametrize("prefix", MAINLAND_PREFIXES)
+def test_every_mainland_prefix_the_seeder_draws_from_is_a_mobile_range_in_use(prefix):
+    rng = random.Random(prefix)
+    for _ in range(200):
+        number = f"{prefix}{rng.randrange(10**8):08d}"
+        assert normalize_mobile(number) == number
 
 
 def test_every_account_has_exactly_one_primary_and_some_belong_to_several_organisations():

@@ -23,6 +23,7 @@ from dtconsole.audit.services import audit_batch
 from dtconsole.directory import services
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.directory.services import DirectoryError
+from dtconsole.directory.validators import normalize_mobile
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 NON_FIELD = "non_field_errors"
@@ -113,6 +114,31 @@ def _duplicates(items: Sequence[dict[str, Any]], key: str) -> list[ItemError]:
     return errors
 
 
+def _normal_mobile(value: str) -> str:
+    """``value`` in the normal form; a refused value is kept for the service to report."""
+    try:
+        return normalize_mobile(value)
+    except ValidationError:
+        return value
+
+
+def _duplicate_mobiles(items: Sequence[dict[str, Any]]) -> list[ItemError]:
+    """Items that give one number twice, however each spells it."""
+    first: dict[str, int] = {}
+    errors = []
+    for index, item in enumerate(items):
+        value = _normal_mobile(item.get("mobile") or "")
+        if not value:
+            continue
+        if value in first:
+            message = _("The same number as at index %(i)d (%(mobile)s).")
+            errors.append(
+                ItemError(index, "mobile", message % {"i": first[value], "mobile": value})
+            )
+        first.setdefault(value, index)
+    return errors
+
+
 @contextmanager
 def _item(index: int, errors: list[ItemError], field: str) -> Iterator[None]:
     """Run one item's writes in a savepoint; a refusal is recorded and the item undone."""
@@ -135,7 +161,11 @@ def accounts_bulk_upsert(actor: Any, items: Sequence[dict[str, Any]]) -> BulkRes
     """
     require(actor, roles.CHANGE_DIRECTORY)
     orgs = _orgs_by_code({code for item in items for code in item.get("organizations", ())})
-    errors = _duplicates(items, "username") + _account_org_errors(items, orgs)
+    errors = (
+        _duplicates(items, "username")
+        + _duplicate_mobiles(items)
+        + _account_org_errors(items, orgs)
+    )
     if errors:
         raise BulkError(errors)
     existing = Account.objects.in_bulk([item["username"] for item in items], field_name="username")
@@ -176,6 +206,8 @@ def _upsert_account(
     actor: Any, item: dict[str, Any], account: Account | None, orgs: dict[str, Organization]
 ) -> tuple[Account, str]:
     fields = {k: v for k, v in item.items() if k != "organizations"}
+    if fields.get("mobile"):  # compared with the stored value in the one normal form
+        fields["mobile"] = _normal_mobile(fields["mobile"])
     wanted = [orgs[c] for c in item["organizations"]] if "organizations" in item else None
     if account is None:
         return services.account_create(actor, organizations=wanted or [], **fields), CREATED

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from dtconsole.directory.models import Account, Membership, Organization
@@ -195,7 +196,13 @@ class AccountFieldsSerializer(serializers.Serializer):
     """The attributes of an account, each optional (the services decide what is required)."""
 
     display_name = serializers.CharField(max_length=80)
-    mobile = text(24)
+    mobile = text(
+        24,
+        help_text=gettext_lazy(
+            "Mainland 13800138000 or another region's +852-61234567; other spellings "
+            "(+86 138 0013 8000, 0086…) are stored in that normal form. Unique in any spelling."
+        ),
+    )
     email = text(254)
     job_number = text(50)
     title = text(200)

@@ -68,7 +68,14 @@ COLUMN_HELP = {
     Kind.ACCOUNTS: [
         ("username", True, gettext_lazy("DingTalk userid; an existing username updates it.")),
         ("display_name", True, gettext_lazy("The person's name.")),
-        ("mobile", False, gettext_lazy("13800138000, or +852-61234567 for other regions.")),
+        (
+            "mobile",
+            False,
+            gettext_lazy(
+                "13800138000 (+86, spaces and hyphens are removed), or +852-61234567 for other "
+                "regions; unique among accounts in any spelling."
+            ),
+        ),
         ("email", False, gettext_lazy("Unique among accounts.")),
         ("job_number", False, gettext_lazy("Employee number, up to 50 characters.")),
         ("title", False, gettext_lazy("Job title.")),
@@ -564,18 +571,16 @@ class _AccountLookups:
     """What account rows are checked against, loaded in a few chunked queries."""
 
     accounts: dict[str, Account]  # existing accounts the file names
-    mobile_owner: dict[str, str]
-    email_owner: dict[str, str]
     org_ids: dict[str, int]  # organisation code -> id
     memberships: dict[int, list[int]]  # account id -> organisation ids, primary first
+    mobile_owner: dict[str, str] = field(default_factory=dict)
+    email_owner: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, rows: list[ImportRow]) -> "_AccountLookups":
-        def column(name: str) -> set[str]:
-            return {row.values[name] for row in rows if row.values.get(name)}
-
+        usernames = {row.values["username"] for row in rows if row.values.get("username")}
         accounts: dict[str, Account] = {}
-        for chunk in _chunks(column("username")):
+        for chunk in _chunks(usernames):
             accounts.update((a.username, a) for a in Account.objects.filter(username__in=chunk))
         codes = {c for row in rows for c in _split_codes(row.values.get("organizations", ""))}
         org_ids: dict[str, int] = {}
@@ -583,11 +588,26 @@ class _AccountLookups:
             org_ids.update(Organization.objects.filter(code__in=chunk).values_list("code", "id"))
         return cls(
             accounts=accounts,
-            mobile_owner=_owners("mobile", column("mobile")),
-            email_owner=_owners("email", column("email")),
             org_ids=org_ids,
             memberships=_memberships_of([a.pk for a in accounts.values()]),
         )
+
+    def load_owners(self, rows: list[ImportRow]) -> None:
+        """The existing holders of the rows' cleaned mobiles and emails.
+
+        Looked up by the cleaned values, not the cells: a mobile is stored in its normal
+        form, so "+86-139…" in the file finds the account that holds "139…".
+        """
+
+        def cleaned(name: str) -> set[str]:
+            return {
+                row.cleaned["fields"][name]
+                for row in rows
+                if row.cleaned["fields"].get(name) and not row.has_error(name)
+            }
+
+        self.mobile_owner = _owners("mobile", cleaned("mobile"))
+        self.email_owner = _owners("email", cleaned("email"))
 
 
 def _memberships_of(account_ids: list[int]) -> dict[int, list[int]]:
@@ -604,29 +624,60 @@ def _memberships_of(account_ids: list[int]) -> dict[int, list[int]]:
 
 
 def plan_accounts(rows: list[ImportRow]) -> None:
-    """Check account rows and decide each one's action (in place, on ``rows``)."""
+    """Check account rows and decide each one's action (in place, on ``rows``).
+
+    Two passes: each row's own rules first (which also give each mobile its normal form),
+    then the rules across rows and against the directory, on the cleaned values.
+    """
     lookups = _AccountLookups.load(rows)
-    seen: dict[str, dict[str, int]] = {"username": {}, "mobile": {}, "email": {}}
+    for row in rows:
+        _clean_account_row(row, lookups)
+    lookups.load_owners(rows)
+    seen: dict[str, dict[str, Any]] = {"username": {}, "mobile": {}, "email": {}}
     for row in rows:
         _check_account_row(row, lookups, seen)
 
 
-def _check_account_row(
-    row: ImportRow, lookups: _AccountLookups, seen: dict[str, dict[str, int]]
-) -> None:
+def _clean_account_row(row: ImportRow, lookups: _AccountLookups) -> None:
     _required_values(row, Kind.ACCOUNTS)
     existing = lookups.accounts.get(row.values.get("username", ""))
     fields = _account_fields(row, existing)
     account = Account(**fields)
     _model_errors(row, account, [f for f in fields if not row.has_error(f)])
-    cleaned = {name: getattr(account, name) for name in fields}
-    for column in ("username", "mobile", "email"):
-        if not row.has_error(column):
-            _once_in_file(row, column, cleaned.get(column) or "", seen[column])
-            _clash_with_existing(row, column, cleaned, lookups)
-    row.cleaned = {"fields": cleaned, "org_ids": _account_org_ids(row, lookups)}
+    row.cleaned = {"fields": {name: getattr(account, name) for name in fields}}
     row.target = existing
-    row.action = _account_action(row, existing, lookups)
+
+
+def _check_account_row(
+    row: ImportRow, lookups: _AccountLookups, seen: dict[str, dict[str, Any]]
+) -> None:
+    cleaned = row.cleaned["fields"]
+    for column in ("username", "mobile", "email"):
+        if row.has_error(column):
+            continue
+        if column == "mobile":
+            _mobile_once_in_file(row, cleaned.get(column) or "", seen[column])
+        else:
+            _once_in_file(row, column, cleaned.get(column) or "", seen[column])
+        _clash_with_existing(row, column, cleaned, lookups)
+    row.cleaned["org_ids"] = _account_org_ids(row, lookups)
+    row.action = _account_action(row, row.target, lookups)
+
+
+def _mobile_once_in_file(row: ImportRow, normal: str, seen: dict[str, ImportRow]) -> None:
+    """A number may be in the file once, however each row spells it."""
+    if not normal:
+        return
+    first = seen.setdefault(normal, row)
+    if first is row:
+        return
+    typed, first_typed = row.values["mobile"], first.values["mobile"]
+    if typed == first_typed:
+        message = _("“%(value)s” is also on row %(first)d.")
+    else:
+        message = _("“%(value)s” is the same number as “%(other)s” on row %(first)d (%(normal)s).")
+    params = {"value": typed, "other": first_typed, "first": first.number, "normal": normal}
+    row.add_error("mobile", message % params)
 
 
 def _account_fields(row: ImportRow, existing: Account | None) -> dict[str, Any]:
@@ -670,12 +721,14 @@ def _clash_with_existing(
     owners = {"mobile": lookups.mobile_owner, "email": lookups.email_owner}.get(column, {})
     value = cleaned.get(column)
     owner = owners.get(value) if value else None
-    if owner and owner != cleaned.get("username"):
-        row.add_error(
-            column,
-            _("“%(value)s” already belongs to the existing account “%(owner)s”.")
-            % {"value": value, "owner": owner},
-        )
+    if not owner or owner == cleaned.get("username"):
+        return
+    typed = row.values.get(column, "")
+    if column == "mobile" and typed != value:  # typed in another spelling than stored
+        message = _("“%(typed)s” is the number of the existing account “%(owner)s” (%(value)s).")
+    else:
+        message = _("“%(value)s” already belongs to the existing account “%(owner)s”.")
+    row.add_error(column, message % {"typed": typed, "value": value, "owner": owner})
 
 
 def _account_org_ids(row: ImportRow, lookups: _AccountLookups) -> list[int] | None:

@@ -12,7 +12,21 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .validators import validate_mobile, validate_org_code, validate_org_name, validate_username
+from .validators import normalize_mobile, validate_org_code, validate_org_name, validate_username
+
+
+class MobileField(models.CharField):
+    """A mobile number kept in its one normal form (``validators.normalize_mobile``).
+
+    ``full_clean``, which every service runs before it writes, replaces the value with its
+    normal form (or refuses it) before the unique constraint is checked, so "+86-139…" and
+    "139…" are one number. Saving and lookups use the value as it is: a raw ORM write is not
+    normalised (and is not how the directory is written).
+    """
+
+    def clean(self, value, model_instance):
+        value = self.to_python(value)
+        return super().clean(normalize_mobile(value) if value else value, model_instance)
 
 
 class Organization(models.Model):
@@ -80,13 +94,15 @@ class Account(models.Model):
         help_text=_("The default DingTalk userid: 1 to 64 characters, unique, never changed."),
     )
     display_name = models.CharField(_("display name"), max_length=80, db_index=True)
-    mobile = models.CharField(
+    mobile = MobileField(
         _("mobile"),
         max_length=24,
         blank=True,
         default="",
-        validators=[validate_mobile],
-        help_text=_("Mainland 13800138000 or international +852-61234567."),
+        help_text=_(
+            "Mainland: 11 digits, 13800138000 (+86, spaces and hyphens are removed). Other "
+            "regions: + country code and number, +852-61234567."
+        ),
     )
     email = models.EmailField(_("email"), max_length=254, blank=True, default="")
     job_number = models.CharField(

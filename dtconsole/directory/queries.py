@@ -9,10 +9,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
 from .models import Account, Membership, Organization
+from .validators import normalize_mobile
 
 SEARCH_LIMIT = 50
 
@@ -174,6 +176,7 @@ def account_list(
             | Q(username__icontains=query)
             | Q(mobile__icontains=query)
             | Q(email__icontains=query)
+            | _same_mobile(query)
         )
         # A '%term%' match can use no index. Walking the username index for the first
         # matches costs a row lookup per account when matches are rare or sort late (184 ms
@@ -194,6 +197,15 @@ def account_list(
     return accounts.order_by(order).prefetch_related(
         Prefetch("memberships", queryset=primary, to_attr="primary_memberships")
     )
+
+
+def _same_mobile(query: str) -> Q:
+    """A search typed as a whole mobile in any spelling ("+86 139 …") finds its normal form."""
+    try:
+        normal = normalize_mobile(query)
+    except ValidationError:
+        return Q()  # combined with | it adds nothing
+    return Q(mobile=normal)
 
 
 @dataclass

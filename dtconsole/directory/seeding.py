@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from .models import Account, Membership, Organization
 from .services import ACCOUNT_FIELDS, DirectoryError
+from .validators import normalize_mobile
 
 BATCH_SIZE = 2000
 
@@ -104,8 +106,15 @@ TITLES = (
 )  # fmt: skip
 WORK_PLACES = ("杭州", "北京", "上海", "深圳", "广州", "成都", "南京", "Hong Kong", "Singapore")
 MAINLAND_PREFIXES = ("130", "131", "135", "136", "138", "139", "150", "158", "176", "186", "199")
-# (country code, first digits, number length) of the international numbers.
-INTERNATIONAL = (("852", "569", 8), ("853", "6", 8), ("886", "9", 9), ("65", "89", 8))
+# (country code, leading digits, number length) of the international numbers: leading digits
+# of mobile ranges in use (checked against phonenumbers in the tests), so almost every draw is
+# a valid number; ``_PersonMaker.mobile`` draws again in the rare case one is not.
+INTERNATIONAL = (
+    ("852", ("61", "63", "64", "65", "69", "94", "96", "97"), 8),  # Hong Kong
+    ("853", ("62", "63", "65"), 8),  # Macao
+    ("886", ("90", "91", "92", "93", "95", "97", "98"), 9),  # Taiwan
+    ("65", ("81", "82", "83", "84", "85", "87", "88", "90", "91", "92", "93", "94"), 8),
+)
 EMPLOYEE_TYPES = ("full_time", "full_time", "full_time", "contractor", "intern")
 FIRST_HIRED = date(2008, 1, 1)
 HIRED_SPAN_DAYS = 6200  # up to mid-2024: fixed, so the data does not depend on today
@@ -281,17 +290,29 @@ class _PersonMaker:
         return base if count == 1 else f"{base}{count}"
 
     def mobile(self) -> str:
+        """A unique mobile in the stored normal form (11 digits, or +code-number)."""
         rng = self.rng
         while True:
             if rng.random() < 0.03:
                 code, starts, length = rng.choice(INTERNATIONAL)
-                digits = rng.choice(starts) + _digits(rng, length - 1)
-                number = f"+{code}-{digits}"
+                start = rng.choice(starts)
+                number = f"+{code}-{start}{_digits(rng, length - len(start))}"
+                if not _is_valid_mobile(number):
+                    continue
             else:
+                # Every number of these mainland prefixes is valid (checked in the tests); they
+                # are not checked here, where 100,000 people cost 4 s more.
                 number = rng.choice(MAINLAND_PREFIXES) + _digits(rng, 8)
             if number not in self.mobiles:
                 self.mobiles.add(number)
                 return number
+
+
+def _is_valid_mobile(number: str) -> bool:
+    try:
+        return normalize_mobile(number) == number
+    except ValidationError:
+        return False
 
 
 def _digits(rng: random.Random, count: int) -> str:

@@ -469,7 +469,9 @@ def _int_list(value: Any) -> list[int]:
     return [int(v) for v in value]
 
 
-def _same(new: Any, old: Any) -> bool:
+def _same(new: Any, old: Any, name: str = "") -> bool:
+    if name == "mobile" and new and old:
+        return normal_value("mobile", new) == normal_value("mobile", old)
     if isinstance(new, dict):
         if isinstance(old, str):
             try:
@@ -483,9 +485,10 @@ def _same(new: Any, old: Any) -> bool:
 
 
 def _diff(desired: dict[str, Any], actual: dict[str, Any]) -> dict[str, list[Any]]:
-    """Fields whose desired value differs from DingTalk's (userid never changes)."""
+    """Fields whose desired value differs from DingTalk's (userid never changes; a mobile
+    DingTalk spells ``+86-139…`` is the directory's ``139…``)."""
     return {
         name: [actual.get(name), value]
         for name, value in desired.items()
-        if name != "userid" and not _same(value, actual.get(name))
+        if name != "userid" and not _same(value, actual.get(name), name)
     }

@@ -4,8 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.types import Department, User
+from dtconsole.directory.validators import normalize_mobile
 
 
 @dataclass
@@ -36,12 +39,16 @@ class RemoteState:
 
 
 def normal_value(key: str, value: Any) -> str:
-    """A unique value as DingTalk compares it: emails ignore case, ``+86-`` is mainland."""
+    """A unique value as DingTalk compares it: emails ignore case, and a mobile in any
+    spelling is the directory's normal form (``+86-139…`` and ``139…`` are one number)."""
     value = str(value or "").strip()
     if key == "email":
         return value.lower()
-    if key == "mobile" and value.startswith("+86-"):
-        return value[4:]
+    if key == "mobile" and value:
+        try:
+            return normalize_mobile(value)
+        except ValidationError:
+            return value  # not a number the directory would store: compare as written
     return value
 
 
