@@ -131,7 +131,9 @@ def test_no_incremental_job_when_the_switch_is_off(setup, django_capture_on_comm
     assert not SyncJob.objects.exists() and not PendingChange.objects.exists()
 
 
-def test_a_single_object_re_push_sends_the_user_again(sandbox, setup, admin_user):
+def test_a_single_object_re_push_of_an_unchanged_user_sends_nothing_and_says_so(
+    sandbox, setup, admin_user
+):
     provider, _, _, ann = setup
     run_full(provider)
     sandbox.control("POST", "calls/reset")
@@ -139,4 +141,6 @@ def test_a_single_object_re_push_sends_the_user_again(sandbox, setup, admin_user
     engine.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
-    assert sandbox.calls()[provider.app_key].get("/topapi/v2/user/update") == 1
+    assert sandbox.calls()[provider.app_key].get("/topapi/v2/user/update") is None
+    event = SyncEvent.objects.get(job=job)
+    assert event.status == "skipped" and "nothing was sent" in event.text

@@ -51,12 +51,14 @@ def record_changes(object_type: str, ids: Iterable[int]) -> None:
 
 
 def enqueue_incremental(provider_ids: Iterable[int]) -> None:
-    """Queue one incremental job per provider unless one is already waiting to start."""
+    """Queue one incremental job per provider unless one is already waiting: to start, or
+    for an admin's decision on its deletions (its run then takes up every change since)."""
     from .services import sync_job_enqueue
 
+    waiting_statuses = (SyncJob.Status.QUEUED, SyncJob.Status.AWAITING_APPROVAL)
     for provider in IdentityProvider.objects.filter(pk__in=list(provider_ids)):
         waiting = SyncJob.objects.filter(
-            provider=provider, kind=SyncJob.Kind.INCREMENTAL, status=SyncJob.Status.QUEUED
+            provider=provider, kind=SyncJob.Kind.INCREMENTAL, status__in=waiting_statuses
         ).exists()
         if not waiting:
             sync_job_enqueue(

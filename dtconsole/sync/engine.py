@@ -374,28 +374,59 @@ def _run_partial(job: SyncJob) -> None:
     source = read_directory(provider, account_ids=account_ids)
     dept_links, user_links = _links(provider, account_ids)
     with provider_client(provider) as client:
+        fetched = {}
         if not incremental:  # a re-push compares with what DingTalk holds now
             org_ids = {c.object_id for c in changes if c.object_type == "organization"}
-            _read_actual(client, user_links, [d for d in dept_links if d.org_ref in org_ids])
+            fetched = _read_actual(
+                client, user_links, [d for d in dept_links if d.org_ref in org_ids]
+            )
         conflicts = _conflicts(provider, account_ids)
-        plan = Planner(source, None, dept_links, user_links, options, conflicts).build()
+        planner = Planner(source, None, dept_links, user_links, options, conflicts, fetched)
+        plan = planner.build()
+        if not incremental and not plan.all_ops() and not plan.skipped:
+            plan.skipped.append(_in_step(job))
         _execute(job, client, plan, options, pending=changes if incremental else None)
 
 
-def _read_actual(client, user_links: list[UserLink], dept_links: list[DepartmentLink]) -> None:
-    """Replace the last payloads of a re-push's objects with what DingTalk holds now."""
+def _in_step(job: SyncJob):
+    """The event of a re-push that found nothing to send."""
+    from .plan import A, Op
+
+    change = _scope_change(job)
+    op_type = SyncEvent.ObjectType.USER if change.object_type == "account" else "department"
+    op = Op(object_type=op_type, action=A.SKIP, source_id=change.object_id, source_name="")
+    op.source_name = _source_name(change)
+    op.skip = Text(N_("DingTalk already holds what the directory says: nothing was sent."))
+    return op
+
+
+def _source_name(change: PendingChange) -> str:
+    from .apply import _name_of
+
+    return _name_of(change.object_type, change.object_id)
+
+
+def _read_actual(client, user_links: list[UserLink], dept_links: list[DepartmentLink]) -> dict:
+    """What DingTalk holds now of a re-push's objects (by userid and dept id); an object
+    DingTalk no longer has reads as empty, so the push recreates it."""
+    fetched: dict = {}
     for link in user_links:
         try:
-            link.last_payload = client.user_get(link.userid).raw
+            fetched[link.userid] = client.user_get(link.userid).raw
         except NotFound:
-            link.last_payload = {}
+            fetched[link.userid] = {}
     for link in dept_links:
         try:
             dept = client.department_get(link.dept_id)
         except NotFound:
-            link.last_payload = {}
+            fetched[link.dept_id] = {}
             continue
-        link.last_payload = {"name": dept.name, "order": dept.order, "parent_id": dept.parent_id}
+        fetched[link.dept_id] = {
+            "name": dept.name,
+            "order": dept.order,
+            "parent_id": dept.parent_id,
+        }
+    return fetched
 
 
 def _refused(exc: DingTalkError) -> Text:

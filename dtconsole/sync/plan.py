@@ -108,7 +108,10 @@ class Planner:
         user_links: list[UserLink],
         settings: Settings,
         conflicts: list[UserConflict] = (),
+        fetched: dict | None = None,
     ) -> None:
+        """``fetched`` (re-push runs): what DingTalk holds now of the objects pushed, by
+        userid or dept id, compared with instead of the last payload."""
         self.source, self.remote, self.settings = source, remote, settings
         self.dept_links = {link.org_ref: link for link in dept_links}
         self.dept_owner = {link.dept_id: link.org_ref for link in dept_links}
@@ -117,6 +120,7 @@ class Planner:
         self.conflicts: dict[int, list[UserConflict]] = {}
         for conflict in conflicts:
             self.conflicts.setdefault(conflict.account_ref, []).append(conflict)
+        self.fetched = fetched or {}
         self.plan = Plan(org_dept=dict(source.targets), target_depts=set(source.target_depts))
         if remote is not None:
             self.plan.remote_depts = set(remote.depts)
@@ -194,7 +198,8 @@ class Planner:
 
     def _actual_dept(self, link: DepartmentLink) -> dict[str, Any] | None:
         if self.remote is None:
-            return dict(link.last_payload) or None
+            actual = self.fetched.get(link.dept_id, link.last_payload)
+            return dict(actual) or None
         dept = self.remote.depts.get(link.dept_id)
         if dept is None:
             return None
@@ -266,7 +271,7 @@ class Planner:
 
     def _linked_user_op(self, link: UserLink, payload, create_payload, base) -> Op | None:
         if self.remote is None:
-            actual = link.last_payload
+            actual = self.fetched.get(link.userid, link.last_payload)
         else:
             user = self.remote.users.get(link.userid)
             actual = user.raw if user is not None else None
