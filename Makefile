@@ -19,6 +19,7 @@ help:
 	@echo "make bench  run the benchmarks and print each figure, its target and met/MISS"
 	@echo "make reliability  the reliability suite at full size (make test runs it reduced)"
 	@echo "make fuzz   fuzz every API operation with schemathesis (FUZZ_EXAMPLES=100 each)"
+	@echo "make fuzz-sync  the model-based sync test with FUZZ_SYNC_EXAMPLES=300 examples"
 	@echo "make messages  collect marked strings into locale/*/django.po and compile the .mo files"
 
 $(BIN)/python:
@@ -109,6 +110,13 @@ fuzz: export Q_CLUSTER_NAME = dtconsole-test
 fuzz: export FUZZ_EXAMPLES ?= 100
 fuzz: setup-dev
 	$(BIN)/pytest tests/test_api_fuzz.py -q $(PYTEST_ARGS)
+
+# The model-based sync test with hundreds of examples (make test runs a few, the same each run).
+fuzz-sync: export Q_CLUSTER_NAME = dtconsole-test
+fuzz-sync: export FUZZ_SYNC_EXAMPLES ?= 300
+fuzz-sync: export FUZZ_SYNC_STEPS ?= 30
+fuzz-sync: setup-dev
+	$(BIN)/pytest tests/test_sync_model.py -q $(PYTEST_ARGS)
 
 # Every benchmark runs even when an earlier one misses its target; the exit code says if any did.
 bench: setup-dev
