@@ -11,7 +11,7 @@ DEMO_ORGS ?= 60
 DEMO_ACCOUNTS ?= 600
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help run test lint format setup setup-dev migrate static chromium gettext messages bench reliability fuzz clean
+.PHONY: help run test lint format setup setup-dev migrate static chromium gettext messages bench reliability fuzz fuzz-sync clean
 
 help:
 	@echo "make run    set up and serve the console on http://$(HOST):$(PORT) (with sandbox + worker)"
