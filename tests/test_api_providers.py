@@ -68,7 +68,54 @@ def test_a_viewer_cannot_verify_or_sync():
     assert viewer.post(f"{V1}/providers/{provider.pk}/sync/", {}).status_code == 403
 
 
-def test_providers_cannot_be_created_or_changed_through_the_api(staff):
-    provider = offline_provider()
+def test_providers_cannot_be_created_through_the_api(staff):
     assert staff.post(f"{V1}/providers/", {"name": "x"}).status_code == 405
-    assert staff.patch(f"{V1}/providers/{provider.pk}/", {"name": "x"}).status_code == 405
+
+
+# --- sync settings ---------------------------------------------------------------------------
+
+
+def test_an_administrator_changes_the_sync_settings_with_patch(staff):
+    provider = offline_provider()
+    body = {"delete_policy": "unlink", "qps": 20, "protect_adopted": True}
+    response = staff.patch(f"{V1}/providers/{provider.pk}/", body)
+    assert response.status_code == 200, response.content
+    shown = response.json()
+    assert (shown["delete_policy"], shown["qps"], shown["protect_adopted"]) == ("unlink", 20, True)
+    assert shown["deletion_threshold_count"] == 50 and shown["deletion_window_hours"] == 24
+    provider.refresh_from_db()
+    assert (provider.delete_policy, provider.qps, provider.protect_adopted) == ("unlink", 20, True)
+    entry = AuditEntry.objects.get(action="provider.update_settings")
+    assert entry.actor_name == "admin"
+    assert entry.before["delete_policy"] == "Delete in DingTalk"
+    assert entry.after["delete_policy"] == "Keep in DingTalk, stop managing"
+    assert (entry.before["protect_adopted"], entry.after["protect_adopted"]) == ("off", "on")
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("qps", 61),
+        ("qps", 0),
+        ("deletion_threshold_percent", 101),
+        ("deletion_window_hours", 0),
+        ("delete_policy", "shred"),
+        ("full_sync_interval_hours", -1),
+    ],
+)
+def test_settings_out_of_range_are_refused_naming_the_field(staff, field, value):
+    provider = offline_provider()
+    response = staff.patch(f"{V1}/providers/{provider.pk}/", {field: value})
+    assert response.status_code == 400 and field in response.json()
+    assert not AuditEntry.objects.filter(action="provider.update_settings").exists()
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_viewers_and_operators_cannot_change_the_sync_settings(role):
+    provider = offline_provider()
+    client = token_client(make_user(role, role))
+    response = client.patch(f"{V1}/providers/{provider.pk}/", {"qps": 20})
+    assert response.status_code == 403 and response.json()["required_role"] == "administrator"
+    provider.refresh_from_db()
+    assert provider.qps == 60
+    assert not AuditEntry.objects.filter(action="provider.update_settings").exists()

@@ -82,6 +82,7 @@ PAGES: dict[str, Row] = {
     "providers:verify": Row(ADMIN, "post", ("provider",)),
     "providers:sync": Row(OPERATOR, "post", ("provider",)),
     "providers:delete": Row(ADMIN, args=("provider",)),
+    "providers:settings": Row(ADMIN, args=("provider",)),
     "providers:department_name": Row(ADMIN, args=("provider",), query="dept_id=1"),
     "providers:mapping_preview": Row(VIEWER, "post", ("provider",), {"preview_username": "ann"}),
     # sync
@@ -136,6 +137,7 @@ API: dict[tuple[str, str], str] = {
     ("post", "/api/v1/memberships/{id}/make_primary/"): ADMIN,
     ("get", "/api/v1/providers/"): VIEWER,
     ("get", "/api/v1/providers/{id}/"): VIEWER,
+    ("patch", "/api/v1/providers/{id}/"): ADMIN,
     ("post", "/api/v1/providers/{id}/verify/"): ADMIN,
     ("post", "/api/v1/providers/{id}/sync/"): OPERATOR,
     ("get", "/api/v1/providers/{provider_pk}/mappings/"): VIEWER,

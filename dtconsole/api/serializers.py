@@ -351,6 +351,8 @@ class ProviderSerializer(serializers.ModelSerializer):
             "delete_policy",
             "deletion_threshold_count",
             "deletion_threshold_percent",
+            "deletion_window_hours",
+            "protect_adopted",
             "full_sync_interval_hours",
             "qps",
             "scopes",
@@ -358,6 +360,46 @@ class ProviderSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class ProviderSettingsSerializer(serializers.Serializer):
+    """The provider's sync settings (``provider_update_settings``); absent fields are kept."""
+
+    delete_policy = serializers.ChoiceField(
+        choices=IdentityProvider.DeletePolicy.choices,
+        help_text="delete: delete in DingTalk; unlink: keep in DingTalk and stop managing.",
+    )
+    deletion_threshold_count = serializers.IntegerField(
+        min_value=0,
+        max_value=INT32_MAX,
+        help_text="A run deleting more than this many users and departments waits for approval.",
+    )
+    deletion_threshold_percent = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        help_text="... or more than this percentage of everything the provider manages.",
+    )
+    deletion_window_hours = serializers.IntegerField(
+        min_value=1,
+        max_value=720,
+        help_text="Deletions are counted over this rolling window across every job.",
+    )
+    protect_adopted = serializers.BooleanField(
+        help_text=(
+            "Unlink instead of delete a DingTalk user the console matched rather than created "
+            "(leavers among them then stay in DingTalk)."
+        )
+    )
+    full_sync_interval_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=32767,
+        help_text="0: off; otherwise a full sync every N hours (needs a running worker).",
+    )
+    qps = serializers.IntegerField(
+        min_value=1,
+        max_value=60,
+        help_text="Calls per second per DingTalk API: 20 (standard edition) or 60 (add-on pack).",
+    )
 
 
 class FindingSerializer(serializers.Serializer):

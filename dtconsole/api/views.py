@@ -317,6 +317,16 @@ class ProviderViewSet(ApiViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return self.show(self.get_object())
 
+    @extend_schema(
+        request=s.ProviderSettingsSerializer,
+        responses={200: s.ProviderSerializer, 400: ERROR_400},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Change some of the provider's sync settings (audited, readable before → after)."""
+        provider = self.get_object()
+        data = self.valid(s.ProviderSettingsSerializer, partial=True)
+        return self.show(providers.provider_update_settings(request.user, provider, data))
+
     @extend_schema(request=None, responses={200: s.VerificationSerializer})
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str) -> Response:

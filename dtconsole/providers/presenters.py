@@ -59,6 +59,17 @@ def permission_checklist() -> list[dict[str, object]]:
     ]
 
 
+def deletion_defaults() -> dict[str, object]:
+    """The deletion settings a new provider starts with (the model's defaults), for step 3."""
+    field = IdentityProvider._meta.get_field
+    return {
+        "delete_policy": IdentityProvider.DeletePolicy(field("delete_policy").default).label,
+        "deletion_threshold_count": field("deletion_threshold_count").default,
+        "deletion_threshold_percent": field("deletion_threshold_percent").default,
+        "deletion_window_hours": field("deletion_window_hours").default,
+    }
+
+
 def rules_from_formset(formset) -> list[Rule]:
     """The engine rules of a valid field-mapping formset, in form order, deleted rows skipped."""
     rules = []

@@ -4,7 +4,7 @@ Each service validates, writes, and records an audit entry (secrets masked). Din
 reached only through ``provider_client`` (the connector), never from views.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.errors import DingTalkError, NotFound, OutOfScope
@@ -39,6 +40,15 @@ APPLICATION_FIELDS = (
     "login_base",
 )
 SCENARIO_FIELDS = ("incremental_enabled", "qr_logon_enabled", "multi_org_enabled")
+SETTINGS_FIELDS = (
+    "delete_policy",
+    "deletion_threshold_count",
+    "deletion_threshold_percent",
+    "deletion_window_hours",
+    "protect_adopted",
+    "full_sync_interval_hours",
+    "qps",
+)
 BASE_URL_FIELDS = ("oapi_base", "api_base", "login_base")
 
 
@@ -317,6 +327,58 @@ def _scenario_audit(provider: IdentityProvider) -> dict[str, Any]:
         f"{s.organization_id}->{s.target_dept_id}" for s in provider.scopes.order_by("id")
     ]
     return values
+
+
+# --- sync settings ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def provider_update_settings(
+    actor, provider: IdentityProvider, data: Mapping[str, Any]
+) -> IdentityProvider:
+    """Change the provider's sync settings: deletion policy, threshold and window, protected
+    adopted users, the full sync schedule and the QPS budget.
+
+    ``data`` holds some or all of ``SETTINGS_FIELDS``; absent ones are kept. The model's
+    validators decide what is allowed (a ValidationError names each refused field). The audit
+    entry records readable values (“Delete in DingTalk”, “every 6 hours”), not codes.
+    """
+    require(actor, roles.MANAGE_PROVIDERS)
+    current = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
+    before = settings_audit(current)
+    for name in SETTINGS_FIELDS:
+        if name in data:
+            setattr(current, name, data[name])
+    others = [f.name for f in IdentityProvider._meta.fields if f.name not in SETTINGS_FIELDS]
+    current.clean_fields(exclude=others)
+    current.save(update_fields=[*SETTINGS_FIELDS, "updated_at"])
+    audit_record(
+        actor, "provider.update_settings", current, before=before, after=settings_audit(current)
+    )
+    provider.refresh_from_db()
+    return provider
+
+
+def settings_audit(provider: IdentityProvider) -> dict[str, Any]:
+    """The sync settings as an admin reads them, in the console's language (audit values)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return {
+            "delete_policy": str(provider.get_delete_policy_display()),
+            "deletion_threshold_count": provider.deletion_threshold_count,
+            "deletion_threshold_percent": f"{provider.deletion_threshold_percent}%",
+            "deletion_window_hours": _hours(provider.deletion_window_hours),
+            "protect_adopted": _("on") if provider.protect_adopted else _("off"),
+            "full_sync_interval_hours": (
+                _("every %(hours)s") % {"hours": _hours(provider.full_sync_interval_hours)}
+                if provider.full_sync_interval_hours
+                else _("off")
+            ),
+            "qps": _("%(n)d calls per second") % {"n": provider.qps},
+        }
+
+
+def _hours(n: int) -> str:
+    return ngettext("%(n)d hour", "%(n)d hours", n) % {"n": n}
 
 
 # --- step 4: field mapping -------------------------------------------------------------------

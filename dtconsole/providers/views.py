@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,9 +29,15 @@ from .forms import (
     MatchKeysForm,
     ScenarioForm,
     ScopeFormSet,
+    SyncSettingsForm,
 )
 from .models import IdentityProvider
-from .presenters import developer_info, permission_checklist, rules_from_formset
+from .presenters import (
+    deletion_defaults,
+    developer_info,
+    permission_checklist,
+    rules_from_formset,
+)
 
 STEP_TEMPLATES = {1: "application", 2: "permissions", 3: "scenario", 4: "mapping"}
 
@@ -121,7 +129,12 @@ def step_scenario(request: HttpRequest, provider: IdentityProvider) -> HttpRespo
             formset.non_form_errors().append(str(exc))
         else:
             return redirect("providers:wizard", pk=provider.pk, step=4)
-    context = {"formset": formset, "form": form, "scopes": provider.scopes.all()}
+    context = {
+        "formset": formset,
+        "form": form,
+        "scopes": provider.scopes.all(),
+        "deletion_defaults": deletion_defaults(),
+    }
     return _render_step(request, provider, 3, context)
 
 
@@ -155,6 +168,33 @@ def _after_mapping_saved(request: HttpRequest, provider: IdentityProvider) -> Ht
 
 
 STEP_VIEWS = {1: step_application, 2: step_permissions, 3: step_scenario, 4: step_mapping}
+
+
+@page_requires(roles.MANAGE_PROVIDERS)
+def provider_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Modify > Sync settings: deletion policy and threshold, adopted users, schedule, QPS."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    form = SyncSettingsForm(request.POST or None, instance=provider)
+    back = _next_url(request, reverse("providers:detail", args=[provider.pk]))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.provider_update_settings(request.user, provider, form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Sync settings saved."))
+            return redirect(back)
+    context = {"provider": provider, "form": form, "next": back}
+    return render(request, "providers/settings.html", context)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """The page to return to (``next``, when it is one of the console's own), else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else default
 
 
 @require_POST
