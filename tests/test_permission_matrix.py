@@ -84,6 +84,12 @@ PAGES: dict[str, Row] = {
     "providers:delete": Row(ADMIN, args=("provider",)),
     "providers:settings": Row(ADMIN, args=("provider",)),
     "providers:department_name": Row(ADMIN, args=("provider",), query="dept_id=1"),
+    "providers:scope_preview": Row(
+        ADMIN,
+        args=("provider",),
+        query="scope-TOTAL_FORMS=1&scope-INITIAL_FORMS=0&scope-0-organization=c1",
+    ),
+    "providers:org_search": Row(VIEWER, query="q=Team"),
     "providers:mapping_preview": Row(VIEWER, "post", ("provider",), {"preview_username": "ann"}),
     # sync
     "sync:job_list": Row(VIEWER),

@@ -38,12 +38,13 @@ def verify(admin_client, provider):
     return admin_client.post(reverse("providers:wizard", args=[provider.pk, 2]))
 
 
-def scenario_data(org, dept_id=1, **switches) -> dict:
+def scenario_data(org, dept_id=1, placement="under", **switches) -> dict:
     data = {
         "scope-TOTAL_FORMS": "1",
         "scope-INITIAL_FORMS": "0",
         "scope-0-organization": org.code or f"#{org.pk}",
         "scope-0-target_dept_id": str(dept_id),
+        "scope-0-placement": placement,
     }
     data.update({k: "on" for k, v in switches.items() if v})
     return data
@@ -213,6 +214,75 @@ def test_step_three_stores_scopes_with_the_department_name_read_from_dingtalk(
         and not verified.qr_logon_enabled
     )
     assert verified.step == IdentityProvider.Step.MAPPING
+
+
+def test_step_three_stores_each_rows_placement_and_audits_names_targets_and_placements(
+    admin_client, verified
+):
+    finance = make_org("财务中心", code="fin")
+    sales = make_org("Sales")
+    data = scenario_data(finance, 1, "under")
+    data.update(
+        {
+            "scope-TOTAL_FORMS": "2",
+            "scope-1-organization": f"#{sales.pk}",
+            "scope-1-target_dept_id": "1",
+            "scope-1-placement": "merge",
+        }
+    )
+    response = admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    placements = dict(verified.scopes.values_list("organization__name", "placement"))
+    assert placements == {"财务中心": "under", "Sales": "merge"}
+    root = verified.scopes.get(organization=finance).target_dept_name
+    entry = AuditEntry.objects.get(action="provider.set_scenario")
+    assert entry.before["scopes"] == []
+    assert entry.after["scopes"] == [
+        f"财务中心 [fin] → 1 {root} (under)",
+        f"Sales → 1 {root} (merge)",
+    ]
+
+
+def test_a_row_without_a_placement_goes_under_the_target(admin_client, verified):
+    data = scenario_data(make_org("Ops", code="ops"))
+    del data["scope-0-placement"]
+    assert (
+        admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data).status_code
+        == 302
+    )
+    assert verified.scopes.get().placement == "under"
+
+
+def test_step_three_shows_each_scopes_placement_and_under_for_a_new_row(admin_client, verified):
+    org = make_org("Ops", code="ops")
+    admin_client.post(
+        reverse("providers:wizard", args=[verified.pk, 3]), scenario_data(org, 1, "merge")
+    )
+    page = admin_client.get(reverse("providers:wizard", args=[verified.pk, 3]))
+    forms = page.context["formset"].forms
+    assert [f["placement"].value() for f in forms] == ["merge", "under"]
+    body = page.content.decode()
+    assert 'name="scope-0-placement" value="merge" id="id_scope-0-placement_1" checked>' in body
+    assert 'name="scope-1-placement" value="under" id="id_scope-1-placement_0" checked>' in body
+    assert "<datalist" not in body
+
+
+def test_the_provider_page_says_how_each_scope_is_placed(admin_client, verified):
+    under, merged = make_org("Finance", code="fin"), make_org("Sales", code="sales")
+    data = scenario_data(under, 1, "under")
+    data.update(
+        {
+            "scope-TOTAL_FORMS": "2",
+            "scope-1-organization": "sales",
+            "scope-1-target_dept_id": "1",
+            "scope-1-placement": "merge",
+        }
+    )
+    admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data)
+    body = admin_client.get(reverse("providers:detail", args=[verified.pk])).content.decode()
+    assert "Finance becomes a department under DingTalk department 1" in body
+    assert "The contents of Sales merge into DingTalk department 1" in body
+    assert merged.name in body
 
 
 def test_step_three_refuses_a_department_id_dingtalk_does_not_know(admin_client, verified):

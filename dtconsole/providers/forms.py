@@ -11,7 +11,7 @@ from dtconsole.directory.models import Organization
 from mappings.defaults import DEFAULT_MATCH_KEYS
 from mappings.models import FieldMapping
 
-from .models import DINGTALK_CN, IdentityProvider
+from .models import DINGTALK_CN, IdentityProvider, NodeScope
 from .services import APPLICATION_FIELDS, SETTINGS_FIELDS
 
 # Formats as DingTalk issues them: CorpIds are "ding" followed by letters and digits; AppKeys
@@ -121,12 +121,13 @@ class OrganizationRefField(forms.CharField):
 
 
 class ScopeForm(forms.Form):
-    """One row of step 3: a directory subtree and the DingTalk department it goes under."""
+    """One row of step 3: a directory subtree, the DingTalk department it goes to, and how
+    (its own department under the target, or merged into the target)."""
 
     organization = OrganizationRefField(
         label=_("Source organisation"),
         required=False,
-        widget=forms.TextInput(attrs={"list": "org-suggestions", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-org-field": ""}),
     )
     target_dept_id = forms.IntegerField(
         label=_("Target DingTalk department id"),
@@ -134,11 +135,20 @@ class ScopeForm(forms.Form):
         initial=1,
         required=False,
     )
+    placement = forms.ChoiceField(
+        label=_("Placement"),
+        choices=NodeScope.Placement.choices,
+        initial=NodeScope.Placement.UNDER,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def clean(self):
         data = super().clean()
         if data.get("organization") and not data.get("target_dept_id"):
             data["target_dept_id"] = 1
+        if not data.get("placement"):
+            data["placement"] = NodeScope.Placement.UNDER
         return data
 
 

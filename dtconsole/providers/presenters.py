@@ -1,14 +1,18 @@
 """Read-side helpers of the provider pages: what the templates show, computed once."""
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from connectors.dingtalk.scopes import SCOPES
+from dtconsole.directory import queries as directory_queries
 from mappings.engine import Rule
 
-from .models import IdentityProvider
+from . import services
+from .models import IdentityProvider, NodeScope
 
 
 def developer_info(provider: IdentityProvider | None) -> list[dict[str, str]]:
@@ -89,3 +93,112 @@ def rules_from_formset(formset) -> list[Rule]:
             )
         )
     return rules
+
+
+# --- step 3: scopes and the tree they make -----------------------------------------------------
+
+PREVIEW_CHILDREN = 10  # first-level children shown per organisation; the rest are counted
+
+
+def scope_requests(forms: Iterable) -> list[services.ScopeRequest]:
+    """The scopes of valid step-3 rows, in order; empty and removed rows are skipped."""
+    return [
+        services.ScopeRequest(
+            f.cleaned_data["organization"],
+            f.cleaned_data["target_dept_id"],
+            f.cleaned_data.get("placement") or NodeScope.Placement.UNDER,
+        )
+        for f in forms
+        if f.cleaned_data.get("organization") and not f.cleaned_data.get("DELETE")
+    ]
+
+
+def row_errors(forms: Sequence) -> list[str]:
+    """“Row 2: …” for each step-3 row that does not validate."""
+    return [
+        _("Row %(n)d: %(errors)s")
+        % {"n": i + 1, "errors": " ".join(m for ms in f.errors.values() for m in ms)}
+        for i, f in enumerate(forms)
+        if not f.is_valid()
+    ]
+
+
+@dataclass
+class PreviewNode:
+    """A department the scope would make in DingTalk: a directory organisation."""
+
+    name: str
+    members: int
+    children: list["PreviewNode"] = field(default_factory=list)
+    more_children: int = 0
+
+
+@dataclass
+class PreviewRow:
+    """What one scope puts under its target: the organisation itself (UNDER), or its
+    children and direct members (MERGE)."""
+
+    organization: str
+    placement: str
+    nodes: list[PreviewNode]
+    more_nodes: int = 0
+    merged_members: int = 0
+
+    @property
+    def merges(self) -> bool:
+        return self.placement == NodeScope.Placement.MERGE
+
+
+@dataclass
+class TargetPreview:
+    """A target DingTalk department and what the scopes would put under it."""
+
+    dept_id: int
+    name: str = ""
+    error: str = ""
+    rows: list[PreviewRow] = field(default_factory=list)
+
+
+def scope_tree_preview(
+    actor, provider: IdentityProvider, scopes: Sequence[services.ScopeRequest]
+) -> list[TargetPreview]:
+    """The top of the DingTalk tree ``scopes`` would make, grouped by target department.
+
+    Computed from the directory; DingTalk is only read, for the targets' names (through
+    ``department_name``, so only those who configure the provider may ask).
+    """
+    targets: dict[int, TargetPreview] = {}
+    for scope in scopes:
+        target = targets.get(scope.target_dept_id)
+        if target is None:
+            target = targets[scope.target_dept_id] = _target(actor, provider, scope.target_dept_id)
+        target.rows.append(_preview_row(scope))
+    return list(targets.values())
+
+
+def _target(actor, provider: IdentityProvider, dept_id: int) -> TargetPreview:
+    try:
+        return TargetPreview(dept_id, name=services.department_name(actor, provider, dept_id))
+    except services.ProviderError as exc:
+        return TargetPreview(dept_id, error=str(exc))
+
+
+def _preview_row(scope: services.ScopeRequest) -> PreviewRow:
+    org = scope.organization
+    children = _children(org)
+    shown, more = children[:PREVIEW_CHILDREN], max(0, len(children) - PREVIEW_CHILDREN)
+    row = PreviewRow(org.name, scope.placement, nodes=[])
+    if scope.placement == NodeScope.Placement.MERGE:
+        row.nodes, row.more_nodes = shown, more
+        row.merged_members = directory_queries.member_counts(org)[0]
+    else:
+        members = directory_queries.member_counts(org)[1]
+        row.nodes = [PreviewNode(org.name, members, shown, more)]
+    return row
+
+
+def _children(org) -> list[PreviewNode]:
+    """The organisation's children in the directory's order, with their subtree members."""
+    return [
+        PreviewNode(n.org.name, n.subtree_members) for n in directory_queries.tree_children(org)
+    ]

@@ -241,8 +241,11 @@ def provider_verify(actor, provider: IdentityProvider) -> Verification:
 
 @dataclass(frozen=True)
 class ScopeRequest:
+    """One scope as asked for: a source organisation, the target department, the placement."""
+
     organization: Organization
     target_dept_id: int
+    placement: str = NodeScope.Placement.UNDER
 
 
 def department_name(actor, provider: IdentityProvider, dept_id: int) -> str:
@@ -295,6 +298,7 @@ def provider_set_scenario(
             organization=s.organization,
             target_dept_id=s.target_dept_id,
             target_dept_name=names[s.target_dept_id],
+            placement=s.placement,
         )
         for s in scopes
     )
@@ -323,10 +327,17 @@ def _check_scopes_disjoint(scopes: Sequence[ScopeRequest]) -> None:
 
 def _scenario_audit(provider: IdentityProvider) -> dict[str, Any]:
     values = snapshot(provider, SCENARIO_FIELDS)
-    values["scopes"] = [
-        f"{s.organization_id}->{s.target_dept_id}" for s in provider.scopes.order_by("id")
-    ]
+    scopes = provider.scopes.select_related("organization").order_by("id")
+    values["scopes"] = [scope_label(s) for s in scopes]
     return values
+
+
+def scope_label(scope: NodeScope) -> str:
+    """A scope as the audit log reads it: “Finance [fin] → 1 全公司 (under)”."""
+    org = scope.organization
+    name = f"{org.name} [{org.code}]" if org.code else org.name
+    target = f"{scope.target_dept_id} {scope.target_dept_name}".strip()
+    return f"{name} → {target} ({scope.placement})"
 
 
 # --- sync settings ---------------------------------------------------------------------------

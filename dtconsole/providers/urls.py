@@ -13,5 +13,7 @@ urlpatterns = [
     path("<int:pk>/sync/", views.provider_sync, name="sync"),
     path("<int:pk>/delete/", views.provider_delete, name="delete"),
     path("<int:pk>/department-name/", views.department_name, name="department_name"),
+    path("<int:pk>/scope-preview/", views.scope_preview, name="scope_preview"),
+    path("org-search/", views.org_search, name="org_search"),
     path("<int:pk>/mapping-preview/", views.mapping_preview, name="mapping_preview"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from dtconsole.access import roles
 from dtconsole.access.decorators import page_requires
 from dtconsole.directory.models import Account
+from dtconsole.directory.queries import org_search as org_matches
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
 from mappings.engine import ATTRIBUTES, evaluate
@@ -36,10 +37,14 @@ from .presenters import (
     deletion_defaults,
     developer_info,
     permission_checklist,
+    row_errors,
     rules_from_formset,
+    scope_requests,
+    scope_tree_preview,
 )
 
 STEP_TEMPLATES = {1: "application", 2: "permissions", 3: "scenario", 4: "mapping"}
+ORG_SEARCH_LIMIT = 20
 
 
 def provider_list(request: HttpRequest) -> HttpResponse:
@@ -112,17 +117,17 @@ def step_permissions(request: HttpRequest, provider: IdentityProvider) -> HttpRe
 
 def step_scenario(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
     initial = [
-        {"organization": s.organization, "target_dept_id": s.target_dept_id}
+        {
+            "organization": s.organization,
+            "target_dept_id": s.target_dept_id,
+            "placement": s.placement,
+        }
         for s in provider.scopes.select_related("organization")
     ]
     formset = ScopeFormSet(request.POST or None, initial=initial, prefix="scope")
     form = ScenarioForm(request.POST or None, instance=provider)
     if request.method == "POST" and formset.is_valid() and form.is_valid():
-        scopes = [
-            services.ScopeRequest(f.cleaned_data["organization"], f.cleaned_data["target_dept_id"])
-            for f in formset.forms
-            if f.cleaned_data.get("organization") and not f.cleaned_data.get("DELETE")
-        ]
+        scopes = scope_requests(formset.forms)
         try:
             services.provider_set_scenario(request.user, provider, scopes, form.cleaned_data)
         except services.ProviderError as exc:
@@ -257,6 +262,33 @@ def department_name(request: HttpRequest, pk: int) -> HttpResponse:
     except services.ProviderError as exc:
         context = {"error": str(exc)}
     return render(request, "providers/_department_name.html", context)
+
+
+@require_GET
+@page_requires(roles.MANAGE_PROVIDERS)
+def scope_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the top of the DingTalk tree step 3's rows would make, as entered (read only:
+    the directory, and the target departments' names from DingTalk)."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    forms = ScopeFormSet(request.GET, prefix="scope").forms
+    context = {
+        "targets": scope_tree_preview(
+            request.user, provider, scope_requests(f for f in forms if f.is_valid())
+        ),
+        "errors": row_errors(forms),
+    }
+    return render(request, "providers/_scope_preview.html", context)
+
+
+@require_GET
+def org_search(request: HttpRequest) -> HttpResponse:
+    """htmx: organisations matching ``q``, as buttons that fill step 3's organisation field."""
+    query = request.GET.get("q", "")
+    context = {
+        "matches": org_matches(query, limit=ORG_SEARCH_LIMIT),
+        "searched": bool(query.strip()),
+    }
+    return render(request, "providers/_org_matches.html", context)
 
 
 @require_POST
