@@ -4,6 +4,7 @@ import pytest
 
 from dtconsole.audit.models import AuditEntry
 from dtconsole.providers.models import IdentityProvider
+from dtconsole.providers.services import APPLICATION_FIELDS, SCENARIO_FIELDS, SETTINGS_FIELDS
 from dtconsole.sync.models import SyncJob
 from tests.api_helpers import FAKE_APP, V1, make_user, offline_provider, results, token_client
 from tests.factories import make_org, make_provider
@@ -68,8 +69,195 @@ def test_a_viewer_cannot_verify_or_sync():
     assert viewer.post(f"{V1}/providers/{provider.pk}/sync/", {}).status_code == 403
 
 
-def test_providers_cannot_be_created_through_the_api(staff):
-    assert staff.post(f"{V1}/providers/", {"name": "x"}).status_code == 405
+# --- creating and configuring a provider from a script --------------------------------------
+
+
+def create_body(sandbox, app: dict, **overrides) -> dict:
+    body = {
+        "name": "Scripted DingTalk",
+        "corp_id": app["corp_id"],
+        "app_key": app["app_key"],
+        "agent_id": app["agent_id"],
+        "app_secret": app["app_secret"],
+        "oapi_base": sandbox.url,
+        "api_base": sandbox.url,
+        "login_base": sandbox.url,
+    }
+    body.update(overrides)
+    return body
+
+
+def writable(shown: dict) -> dict:
+    """The fields of a GET answer that PUT takes back."""
+    return {k: v for k, v in shown.items() if k in WRITABLE}
+
+
+WRITABLE = (*APPLICATION_FIELDS, *SCENARIO_FIELDS, *SETTINGS_FIELDS)
+
+
+def test_a_script_binds_a_provider_through_the_api_alone(staff, sandbox):
+    app = sandbox.app(corp_name="Acme")
+    company = make_org("Company", code="co")
+    created = staff.post(f"{V1}/providers/", create_body(sandbox, app))
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    assert created.json()["step"] == IdentityProvider.Step.PERMISSIONS
+    assert staff.post(f"{V1}/providers/{pk}/verify/").json()["ok"] is True
+    body = [{"organization": company.pk, "target_dept_id": 1, "placement": "merge"}]
+    scopes = staff.put(f"{V1}/providers/{pk}/scopes/", body)
+    assert scopes.status_code == 200, scopes.content
+    assert scopes.json() == [
+        {
+            "organization": company.pk,
+            "organization_name": "Company",
+            "organization_code": "co",
+            "target_dept_id": 1,
+            "target_dept_name": "Acme",
+            "placement": "merge",
+        }
+    ]
+    switched = staff.patch(f"{V1}/providers/{pk}/", {"incremental_enabled": True, "qps": 20})
+    assert switched.status_code == 200, switched.content
+    assert switched.json()["incremental_enabled"] and switched.json()["qps"] == 20
+    assert switched.json()["step"] == IdentityProvider.Step.MAPPING
+    assert staff.get(f"{V1}/providers/{pk}/scopes/").json() == scopes.json()
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"provider.create", "provider.verify", "provider.set_scenario"} <= actions
+    assert "provider.update_settings" in actions
+
+
+def test_creation_defaults_the_base_urls_and_stores_the_secret_encrypted(staff, sandbox):
+    app = sandbox.app()
+    body = create_body(sandbox, app)
+    for name in ("oapi_base", "api_base", "login_base"):
+        del body[name]
+    response = staff.post(f"{V1}/providers/", body)
+    assert response.status_code == 201, response.content
+    provider = IdentityProvider.objects.get(pk=response.json()["id"])
+    assert provider.oapi_base == "https://oapi.dingtalk.com"
+    assert provider.app_secret() == app["app_secret"]
+    assert response.json()["has_secret"] is True and "app_secret" not in response.json()
+    assert provider.field_mappings.count() >= 5
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("corp_id", "corp123456"),
+        ("app_key", "bad key!"),
+        ("agent_id", "agent-1"),
+        ("app_secret", "short"),
+        ("app_secret", "has a space in it 0123456789"),
+        ("oapi_base", "not a url"),
+    ],
+)
+def test_creation_refuses_malformed_values_naming_the_field(staff, sandbox, field, value):
+    response = staff.post(f"{V1}/providers/", create_body(sandbox, sandbox.app(), **{field: value}))
+    assert response.status_code == 400 and field in response.json()
+    assert not IdentityProvider.objects.exists()
+
+
+def test_creation_needs_the_secret_and_a_new_app_key(staff, sandbox):
+    app = sandbox.app()
+    body = create_body(sandbox, app)
+    del body["app_secret"]
+    assert "app_secret" in staff.post(f"{V1}/providers/", body).json()
+    assert staff.post(f"{V1}/providers/", create_body(sandbox, app)).status_code == 201
+    again = staff.post(f"{V1}/providers/", create_body(sandbox, app, name="Again"))
+    assert again.status_code == 400 and "app_key" in again.json()
+
+
+def test_moving_an_api_base_url_needs_the_secret_in_the_same_request(staff, sandbox):
+    app = sandbox.app()
+    provider = make_provider(sandbox, app, [])
+    url = f"{V1}/providers/{provider.pk}/"
+    moved = staff.patch(url, {"api_base": "http://127.0.0.1:9"})
+    assert moved.status_code == 400 and "enter the AppSecret again" in moved.json()["app_secret"][0]
+    provider.refresh_from_db()
+    assert provider.api_base == sandbox.url
+    confirmed = staff.patch(
+        url, {"api_base": "http://127.0.0.1:9", "app_secret": app["app_secret"]}
+    )
+    assert confirmed.status_code == 200, confirmed.content
+    assert confirmed.json()["verification_ok"] is False
+    renamed = staff.patch(url, {"name": "Renamed"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
+    provider.refresh_from_db()
+    assert provider.app_secret() == app["app_secret"]
+    entry = AuditEntry.objects.filter(action="provider.update_application").latest("id")
+    assert entry.changes() == [("name", "Sandbox", "Renamed")]
+
+
+def test_put_needs_every_field_and_takes_back_what_get_gave(staff):
+    provider = offline_provider()
+    url = f"{V1}/providers/{provider.pk}/"
+    missing = staff.put(url, {"name": "Only a name"})
+    assert missing.status_code == 400 and {"corp_id", "qps", "incremental_enabled"} <= set(
+        missing.json()
+    )
+    body = {**writable(staff.get(url).json()), "name": "Put back", "deletion_window_hours": 72}
+    response = staff.put(url, body)
+    assert response.status_code == 200, response.content
+    assert writable(response.json()) == body
+
+
+def test_scopes_refuse_an_unknown_department_overlaps_and_an_empty_list(staff, sandbox):
+    provider = make_provider(sandbox, sandbox.app(), [])
+    parent = make_org("Group", code="grp")
+    child = make_org("Team", parent=parent, code="team")
+    url = f"{V1}/providers/{provider.pk}/scopes/"
+    unknown = staff.put(url, [{"organization": parent.pk, "target_dept_id": 987654}])
+    assert unknown.status_code == 400
+    assert "DingTalk has no department with id 987654" in unknown.json()["detail"]
+    overlap = staff.put(url, [{"organization": parent.pk}, {"organization": child.pk}])
+    assert overlap.status_code == 400 and "is inside" in overlap.json()["detail"]
+    empty = staff.put(url, [])
+    assert empty.status_code == 400 and "at least one organisation" in empty.json()["detail"]
+    assert staff.put(url, [{"organization": 999999}]).status_code == 400
+    assert not provider.scopes.exists()
+    defaults = staff.put(url, [{"organization": child.pk}])
+    assert defaults.status_code == 200, defaults.content
+    assert (defaults.json()[0]["target_dept_id"], defaults.json()[0]["placement"]) == (1, "under")
+
+
+@pytest.mark.parametrize("role", ["viewer", "operator"])
+def test_viewers_and_operators_cannot_create_or_configure_providers(role, sandbox):
+    provider = offline_provider([(make_org("Company"), 1)])
+    client = token_client(make_user(role, role))
+    url = f"{V1}/providers/{provider.pk}/"
+    assert client.get(f"{url}scopes/").status_code == 200
+    refused = [
+        client.post(f"{V1}/providers/", create_body(sandbox, sandbox.app(app_key="otherkey1"))),
+        client.put(url, {"name": "x"}),
+        client.patch(url, {"name": "x", "incremental_enabled": True}),
+        client.put(f"{url}scopes/", [{"organization": provider.scopes.get().organization_id}]),
+    ]
+    assert [r.status_code for r in refused] == [403] * 4
+    assert {r.json()["required_role"] for r in refused} == {"administrator"}
+    assert IdentityProvider.objects.count() == 1
+    assert not AuditEntry.objects.filter(action__startswith="provider.").exists()
+
+
+def test_no_answer_log_or_audit_entry_of_the_provider_api_holds_the_secret(staff, sandbox, caplog):
+    app = sandbox.app()
+    secret = app["app_secret"]
+    answers = [
+        staff.post(f"{V1}/providers/", create_body(sandbox, app, corp_id="bad")),
+        staff.post(f"{V1}/providers/", create_body(sandbox, app)),
+    ]
+    url = f"{V1}/providers/{answers[-1].json()['id']}/"
+    answers += [
+        staff.patch(url, {"api_base": sandbox.url + "/", "app_secret": secret}),
+        staff.patch(url, {"app_secret": secret, "qps": 0}),
+        staff.put(url, {"app_secret": secret}),
+        staff.get(url),
+        staff.get(f"{V1}/providers/"),
+        staff.post(f"{url}verify/"),
+    ]
+    assert [a.status_code for a in answers] == [400, 201, 200, 400, 400, 200, 200, 200]
+    assert all(secret not in a.content.decode() for a in answers)
+    assert secret not in caplog.text
+    assert all(secret not in str(e.before) + str(e.after) for e in AuditEntry.objects.all())
 
 
 # --- sync settings ---------------------------------------------------------------------------

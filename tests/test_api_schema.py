@@ -21,6 +21,7 @@ def test_the_schema_validates_without_warnings(tmp_path):
         "/api/v1/organizations/{id}/move/",
         "/api/v1/providers/{provider_pk}/mappings/{target}/",
         "/api/v1/providers/{provider_pk}/mappings/preview/",
+        "/api/v1/providers/{id}/scopes/",
         "/api/v1/jobs/{id}/approve/",
         "/api/v1/events/",
     ):
@@ -57,3 +58,13 @@ def test_the_docs_page_serves_swagger_ui_from_the_console_not_a_cdn(admin_client
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
     assert "cdn." not in page and "unpkg" not in page
     assert "/api/schema/" in page
+
+
+def test_the_app_secret_is_write_only_in_the_schema(admin_user):
+    schema = token_client(admin_user).get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert "app_secret" not in components["Provider"]["properties"]
+    for name in ("ProviderCreateRequest", "ProviderUpdateRequest"):
+        assert components[name]["properties"]["app_secret"]["writeOnly"] is True
+    assert "app_secret" in components["ProviderCreateRequest"]["required"]
+    assert "app_secret" not in components["ProviderUpdateRequest"]["required"]

@@ -304,9 +304,10 @@ class MembershipViewSet(ApiViewSet):
 
 
 class ProviderViewSet(ApiViewSet):
-    """Bound DingTalk apps (read-only here; the wizard configures them). Never the secret."""
+    """Bound DingTalk apps: created, configured and verified as the wizard does, through the
+    same services. The AppSecret is write-only: no answer ever holds it."""
 
-    queryset = IdentityProvider.objects.prefetch_related("scopes")
+    queryset = IdentityProvider.objects.prefetch_related("scopes__organization")
     serializer_class = s.ProviderSerializer
     write_permission = roles.MANAGE_PROVIDERS
     action_permissions = {"sync": roles.RUN_SYNC}
@@ -318,14 +319,55 @@ class ProviderViewSet(ApiViewSet):
         return self.show(self.get_object())
 
     @extend_schema(
-        request=s.ProviderSettingsSerializer,
-        responses={200: s.ProviderSerializer, 400: ERROR_400},
+        request=s.ProviderCreateSerializer,
+        responses={201: s.ProviderSerializer, 400: ERROR_400},
+    )
+    def create(self, request: Request) -> Response:
+        """Create a draft provider (wizard step 1); verify it next."""
+        data = self.valid(s.ProviderCreateSerializer)
+        provider = providers.provider_create(request.user, data, data.pop("app_secret"))
+        return self.show(provider, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.ProviderUpdateSerializer,
+        responses={200: s.ProviderSerializer, 400: ERROR_400, 409: ERROR_409},
+    )
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        """Replace the application fields, scenario switches and sync settings (all but
+        ``app_secret`` are required); each part is audited with its before → after."""
+        provider = self.get_object()
+        data = self.valid(s.ProviderUpdateSerializer, partial=partial)
+        secret = data.pop("app_secret", "")
+        return self.show(providers.provider_update(request.user, provider, data, secret))
+
+    @extend_schema(
+        request=s.ProviderUpdateSerializer,
+        responses={200: s.ProviderSerializer, 400: ERROR_400, 409: ERROR_409},
     )
     def partial_update(self, request: Request, pk: str) -> Response:
-        """Change some of the provider's sync settings (audited, readable before → after)."""
+        """Change some application fields, scenario switches or sync settings; the others
+        are kept."""
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(methods=["GET"], responses={200: s.NodeScopeSerializer(many=True)})
+    @extend_schema(
+        methods=["PUT"],
+        request=s.ScopeInputSerializer(many=True),
+        responses={200: s.NodeScopeSerializer(many=True), 400: ERROR_400, 409: ERROR_409},
+    )
+    @action(detail=True, methods=["get", "put"], pagination_class=None)
+    def scopes(self, request: Request, pk: str) -> Response:
+        """The provider's scopes; PUT replaces them all (each target is read from DingTalk)."""
         provider = self.get_object()
-        data = self.valid(s.ProviderSettingsSerializer, partial=True)
-        return self.show(providers.provider_update_settings(request.user, provider, data))
+        if request.method == "PUT":
+            items = self.valid(s.ScopeInputSerializer, many=True, max_length=s.MAX_SCOPES)
+            scopes = [
+                providers.ScopeRequest(i["organization"], i["target_dept_id"], i["placement"])
+                for i in items
+            ]
+            providers.provider_set_scenario(request.user, provider, scopes, None)
+        rows = provider.scopes.select_related("organization").order_by("id")
+        return Response(s.NodeScopeSerializer(rows, many=True).data)
 
     @extend_schema(request=None, responses={200: s.VerificationSerializer})
     @action(detail=True, methods=["post"])

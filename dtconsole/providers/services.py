@@ -280,17 +280,43 @@ def department_name(actor, provider: IdentityProvider, dept_id: int) -> str:
 
 @transaction.atomic
 def provider_set_scenario(
-    actor, provider: IdentityProvider, scopes: Sequence[ScopeRequest], switches: dict[str, bool]
+    actor,
+    provider: IdentityProvider,
+    scopes: Sequence[ScopeRequest] | None,
+    switches: Mapping[str, bool] | None,
 ) -> IdentityProvider:
-    """Replace the node scopes and feature switches (wizard step 3).
+    """Replace the node scopes and the feature switches (wizard step 3; the API's scopes and
+    switches). None keeps that part as it is.
 
     Every target department is read from DingTalk first: an id DingTalk does not know is
-    refused, and the name is kept to show beside the id.
+    refused, and the name is kept to show beside the id. New scopes move the wizard on to
+    step 4.
     """
     require(actor, roles.MANAGE_PROVIDERS)
-    _check_scopes_disjoint(scopes)
-    names = {s.target_dept_id: department_name(actor, provider, s.target_dept_id) for s in scopes}
+    names = {}
+    if scopes is not None:
+        _check_scopes_disjoint(scopes)
+        names = {
+            s.target_dept_id: department_name(actor, provider, s.target_dept_id) for s in scopes
+        }
     before = _scenario_audit(provider)
+    if scopes is not None:
+        _replace_scopes(provider, scopes, names)
+        if provider.step == IdentityProvider.Step.SCENARIO:
+            provider.step = IdentityProvider.Step.MAPPING
+    if switches is not None:
+        for name in SCENARIO_FIELDS:
+            setattr(provider, name, bool(switches.get(name)))
+    provider.save(update_fields=[*SCENARIO_FIELDS, "step", "updated_at"])
+    audit_record(
+        actor, "provider.set_scenario", provider, before=before, after=_scenario_audit(provider)
+    )
+    return provider
+
+
+def _replace_scopes(
+    provider: IdentityProvider, scopes: Sequence[ScopeRequest], names: Mapping[int, str]
+) -> None:
     provider.scopes.all().delete()
     NodeScope.objects.bulk_create(
         NodeScope(
@@ -302,15 +328,6 @@ def provider_set_scenario(
         )
         for s in scopes
     )
-    for name in SCENARIO_FIELDS:
-        setattr(provider, name, bool(switches.get(name)))
-    if provider.step == IdentityProvider.Step.SCENARIO:
-        provider.step = IdentityProvider.Step.MAPPING
-    provider.save()
-    audit_record(
-        actor, "provider.set_scenario", provider, before=before, after=_scenario_audit(provider)
-    )
-    return provider
 
 
 def _check_scopes_disjoint(scopes: Sequence[ScopeRequest]) -> None:
@@ -338,6 +355,37 @@ def scope_label(scope: NodeScope) -> str:
     name = f"{org.name} [{org.code}]" if org.code else org.name
     target = f"{scope.target_dept_id} {scope.target_dept_name}".strip()
     return f"{name} → {target} ({scope.placement})"
+
+
+# --- the API: any part of the configuration in one request ----------------------------------
+
+
+@transaction.atomic
+def provider_update(
+    actor, provider: IdentityProvider, data: Mapping[str, Any], app_secret: str = ""
+) -> IdentityProvider:
+    """Change any of the provider's application fields, scenario switches and sync settings
+    at once (the API's PATCH and PUT), all or nothing.
+
+    Each part goes through its own service (``provider_update_application``,
+    ``provider_set_scenario``, ``provider_update_settings``), so it is checked and audited
+    exactly as on the pages; absent fields are kept. ``app_secret`` replaces the stored one,
+    and must come with any change of an API base URL.
+    """
+    require(actor, roles.MANAGE_PROVIDERS)
+    if app_secret or any(name in data for name in APPLICATION_FIELDS):
+        application = {**snapshot(provider, APPLICATION_FIELDS), **_pick(data, APPLICATION_FIELDS)}
+        provider_update_application(actor, provider, application, app_secret)
+    if any(name in data for name in SCENARIO_FIELDS):
+        switches = {**snapshot(provider, SCENARIO_FIELDS), **_pick(data, SCENARIO_FIELDS)}
+        provider_set_scenario(actor, provider, None, switches)
+    if any(name in data for name in SETTINGS_FIELDS):
+        provider_update_settings(actor, provider, _pick(data, SETTINGS_FIELDS))
+    return provider
+
+
+def _pick(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    return {name: data[name] for name in names if name in data}
 
 
 # --- sync settings ---------------------------------------------------------------------------
