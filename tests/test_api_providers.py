@@ -6,7 +6,15 @@ from dtconsole.audit.models import AuditEntry
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import APPLICATION_FIELDS, SCENARIO_FIELDS, SETTINGS_FIELDS
 from dtconsole.sync.models import SyncJob
-from tests.api_helpers import FAKE_APP, V1, make_user, offline_provider, results, token_client
+from tests.api_helpers import (
+    FAKE_APP,
+    V1,
+    if_match,
+    make_user,
+    offline_provider,
+    results,
+    token_client,
+)
 from tests.factories import make_org, make_provider
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +112,7 @@ def test_a_script_binds_a_provider_through_the_api_alone(staff, sandbox):
     assert created.json()["step"] == IdentityProvider.Step.PERMISSIONS
     assert staff.post(f"{V1}/providers/{pk}/verify/").json()["ok"] is True
     body = [{"organization": company.pk, "target_dept_id": 1, "placement": "merge"}]
-    scopes = staff.put(f"{V1}/providers/{pk}/scopes/", body)
+    scopes = staff.put(f"{V1}/providers/{pk}/scopes/", body, **if_match(staff, pk))
     assert scopes.status_code == 200, scopes.content
     assert scopes.json() == [
         {
@@ -116,7 +124,8 @@ def test_a_script_binds_a_provider_through_the_api_alone(staff, sandbox):
             "placement": "merge",
         }
     ]
-    switched = staff.patch(f"{V1}/providers/{pk}/", {"incremental_enabled": True, "qps": 20})
+    switches = {"incremental_enabled": True, "qps": 20}
+    switched = staff.patch(f"{V1}/providers/{pk}/", switches, **if_match(staff, pk))
     assert switched.status_code == 200, switched.content
     assert switched.json()["incremental_enabled"] and switched.json()["qps"] == 20
     assert switched.json()["step"] == IdentityProvider.Step.MAPPING
@@ -171,32 +180,31 @@ def test_moving_an_api_base_url_needs_the_secret_in_the_same_request(staff, sand
     app = sandbox.app()
     provider = make_provider(sandbox, app, [])
     url = f"{V1}/providers/{provider.pk}/"
-    moved = staff.patch(url, {"api_base": "http://127.0.0.1:9"})
+    moved = staff.patch(url, {"api_base": "http://127.0.0.1:9"}, **if_match(staff, provider))
     assert moved.status_code == 400 and "enter the AppSecret again" in moved.json()["app_secret"][0]
     provider.refresh_from_db()
     assert provider.api_base == sandbox.url
-    confirmed = staff.patch(
-        url, {"api_base": "http://127.0.0.1:9", "app_secret": app["app_secret"]}
-    )
+    body = {"api_base": "http://127.0.0.1:9", "app_secret": app["app_secret"]}
+    confirmed = staff.patch(url, body, **if_match(staff, provider))
     assert confirmed.status_code == 200, confirmed.content
     assert confirmed.json()["verification_ok"] is False
-    renamed = staff.patch(url, {"name": "Renamed"})
+    renamed = staff.patch(url, {"name": "Renamed"}, **if_match(staff, provider))
     assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
     provider.refresh_from_db()
     assert provider.app_secret() == app["app_secret"]
     entry = AuditEntry.objects.filter(action="provider.update_application").latest("id")
-    assert entry.changes() == [("name", "Sandbox", "Renamed")]
+    assert entry.changes() == [("config_version", 2, 3), ("name", "Sandbox", "Renamed")]
 
 
 def test_put_needs_every_field_and_takes_back_what_get_gave(staff):
     provider = offline_provider()
     url = f"{V1}/providers/{provider.pk}/"
-    missing = staff.put(url, {"name": "Only a name"})
+    missing = staff.put(url, {"name": "Only a name"}, **if_match(staff, provider))
     assert missing.status_code == 400 and {"corp_id", "qps", "incremental_enabled"} <= set(
         missing.json()
     )
     body = {**writable(staff.get(url).json()), "name": "Put back", "deletion_window_hours": 72}
-    response = staff.put(url, body)
+    response = staff.put(url, body, **if_match(staff, provider))
     assert response.status_code == 200, response.content
     assert writable(response.json()) == body
 
@@ -206,16 +214,21 @@ def test_scopes_refuse_an_unknown_department_overlaps_and_an_empty_list(staff, s
     parent = make_org("Group", code="grp")
     child = make_org("Team", parent=parent, code="team")
     url = f"{V1}/providers/{provider.pk}/scopes/"
-    unknown = staff.put(url, [{"organization": parent.pk, "target_dept_id": 987654}])
+    unknown = staff.put(
+        url, [{"organization": parent.pk, "target_dept_id": 987654}], **if_match(staff, provider)
+    )
     assert unknown.status_code == 400
     assert "DingTalk has no department with id 987654" in unknown.json()["detail"]
-    overlap = staff.put(url, [{"organization": parent.pk}, {"organization": child.pk}])
+    both = [{"organization": parent.pk}, {"organization": child.pk}]
+    overlap = staff.put(url, both, **if_match(staff, provider))
     assert overlap.status_code == 400 and "is inside" in overlap.json()["detail"]
-    empty = staff.put(url, [])
+    empty = staff.put(url, [], **if_match(staff, provider))
     assert empty.status_code == 400 and "at least one organisation" in empty.json()["detail"]
-    assert staff.put(url, [{"organization": 999999}]).status_code == 400
+    assert (
+        staff.put(url, [{"organization": 999999}], **if_match(staff, provider)).status_code == 400
+    )
     assert not provider.scopes.exists()
-    defaults = staff.put(url, [{"organization": child.pk}])
+    defaults = staff.put(url, [{"organization": child.pk}], **if_match(staff, provider))
     assert defaults.status_code == 200, defaults.content
     assert (defaults.json()[0]["target_dept_id"], defaults.json()[0]["placement"]) == (1, "under")
 
@@ -246,15 +259,19 @@ def test_no_answer_log_or_audit_entry_of_the_provider_api_holds_the_secret(staff
         staff.post(f"{V1}/providers/", create_body(sandbox, app)),
     ]
     url = f"{V1}/providers/{answers[-1].json()['id']}/"
+    pk = answers[-1].json()["id"]
     answers += [
-        staff.patch(url, {"api_base": sandbox.url + "/", "app_secret": secret}),
-        staff.patch(url, {"app_secret": secret, "qps": 0}),
-        staff.put(url, {"app_secret": secret}),
+        staff.patch(
+            url, {"api_base": sandbox.url + "/", "app_secret": secret}, **if_match(staff, pk)
+        ),
+        staff.patch(url, {"app_secret": secret, "qps": 0}, **if_match(staff, pk)),
+        staff.put(url, {"app_secret": secret}, **if_match(staff, pk)),
+        staff.patch(url, {"app_secret": secret}, HTTP_IF_MATCH='"provider-1-v0"'),
         staff.get(url),
         staff.get(f"{V1}/providers/"),
         staff.post(f"{url}verify/"),
     ]
-    assert [a.status_code for a in answers] == [400, 201, 200, 400, 400, 200, 200, 200]
+    assert [a.status_code for a in answers] == [400, 201, 200, 400, 400, 412, 200, 200, 200]
     assert all(secret not in a.content.decode() for a in answers)
     assert secret not in caplog.text
     assert all(secret not in str(e.before) + str(e.after) for e in AuditEntry.objects.all())
@@ -266,7 +283,7 @@ def test_no_answer_log_or_audit_entry_of_the_provider_api_holds_the_secret(staff
 def test_an_administrator_changes_the_sync_settings_with_patch(staff):
     provider = offline_provider()
     body = {"delete_policy": "unlink", "qps": 20, "protect_adopted": True}
-    response = staff.patch(f"{V1}/providers/{provider.pk}/", body)
+    response = staff.patch(f"{V1}/providers/{provider.pk}/", body, **if_match(staff, provider))
     assert response.status_code == 200, response.content
     shown = response.json()
     assert (shown["delete_policy"], shown["qps"], shown["protect_adopted"]) == ("unlink", 20, True)
@@ -293,7 +310,8 @@ def test_an_administrator_changes_the_sync_settings_with_patch(staff):
 )
 def test_settings_out_of_range_are_refused_naming_the_field(staff, field, value):
     provider = offline_provider()
-    response = staff.patch(f"{V1}/providers/{provider.pk}/", {field: value})
+    url = f"{V1}/providers/{provider.pk}/"
+    response = staff.patch(url, {field: value}, **if_match(staff, provider))
     assert response.status_code == 400 and field in response.json()
     assert not AuditEntry.objects.filter(action="provider.update_settings").exists()
 

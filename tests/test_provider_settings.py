@@ -13,6 +13,7 @@ from tests.factories import make_org, make_user
 pytestmark = pytest.mark.django_db
 
 SETTINGS = {
+    "config_version": "1",
     "delete_policy": "delete",
     "deletion_threshold_count": "50",
     "deletion_threshold_percent": "10",
@@ -58,6 +59,7 @@ def test_an_administrator_changes_the_sync_settings_and_the_audit_reads_before_a
         "protect_adopted": ("off", "on"),
         "full_sync_interval_hours": ("off", "every 6 hours"),
         "qps": ("20 calls per second", "60 calls per second"),
+        "config_version": (1, 2),
     }
 
 
@@ -113,7 +115,10 @@ def test_the_service_keeps_the_settings_it_is_not_given(admin_user, provider):
     provider.refresh_from_db()
     assert provider.deletion_window_hours == 48 and provider.deletion_threshold_count == 50
     entry = AuditEntry.objects.get(action="provider.update_settings")
-    assert entry.changes() == [("deletion_window_hours", "24 hours", "48 hours")]
+    assert entry.changes() == [
+        ("config_version", 1, 2),
+        ("deletion_window_hours", "24 hours", "48 hours"),
+    ]
 
 
 def test_the_provider_page_shows_the_settings_and_the_modify_menu_to_an_administrator(

@@ -11,7 +11,8 @@ from tests.factories import make_account, make_org
 pytestmark = pytest.mark.django_db
 
 
-def application_data(sandbox, app, **overrides) -> dict:
+def application_data(sandbox, app, provider=None, **overrides) -> dict:
+    """Step 1's fields; for an existing ``provider``, with the version its page carries."""
     data = {
         "name": "Acme DingTalk",
         "corp_id": app["corp_id"],
@@ -22,6 +23,8 @@ def application_data(sandbox, app, **overrides) -> dict:
         "api_base": sandbox.url,
         "login_base": sandbox.url,
     }
+    if provider is not None:
+        data["config_version"] = version(provider)
     data.update(overrides)
     return data
 
@@ -38,8 +41,15 @@ def verify(admin_client, provider):
     return admin_client.post(reverse("providers:wizard", args=[provider.pk, 2]))
 
 
-def scenario_data(org, dept_id=1, placement="under", **switches) -> dict:
+def version(provider) -> str:
+    """The configuration version a page opened now would carry in its hidden field."""
+    provider.refresh_from_db()
+    return str(provider.config_version)
+
+
+def scenario_data(provider, org, dept_id=1, placement="under", **switches) -> dict:
     data = {
+        "config_version": version(provider),
         "scope-TOTAL_FORMS": "1",
         "scope-INITIAL_FORMS": "0",
         "scope-0-organization": org.code or f"#{org.pk}",
@@ -53,6 +63,7 @@ def scenario_data(org, dept_id=1, placement="under", **switches) -> dict:
 def mapping_post(provider, action="save", extra_rows=(), match_keys="userid, mobile") -> dict:
     rows = list(provider.field_mappings.order_by("position"))
     data = {
+        "config_version": version(provider),
         "map-TOTAL_FORMS": str(len(rows) + len(extra_rows)),
         "map-INITIAL_FORMS": str(len(rows)),
         "match_keys": match_keys,
@@ -122,7 +133,7 @@ def test_step_one_shows_developer_information_with_copy_buttons(admin_client, se
 def test_editing_step_one_with_an_empty_secret_keeps_the_stored_one(admin_client, sandbox):
     app = sandbox.app()
     provider = bind_step1(admin_client, sandbox, app)
-    data = application_data(sandbox, app, name="Renamed", app_secret="")
+    data = application_data(sandbox, app, provider, name="Renamed", app_secret="")
     response = admin_client.post(reverse("providers:wizard", args=[provider.pk, 1]), data)
     assert response.status_code == 302
     provider.refresh_from_db()
@@ -202,7 +213,7 @@ def test_step_three_stores_scopes_with_the_department_name_read_from_dingtalk(
     admin_client, verified
 ):
     org = make_org("Engineering", code="eng")
-    data = scenario_data(org, 1, incremental_enabled=True, multi_org_enabled=True)
+    data = scenario_data(verified, org, 1, incremental_enabled=True, multi_org_enabled=True)
     response = admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data)
     assert response.status_code == 302
     verified.refresh_from_db()
@@ -221,7 +232,7 @@ def test_step_three_stores_each_rows_placement_and_audits_names_targets_and_plac
 ):
     finance = make_org("财务中心", code="fin")
     sales = make_org("Sales")
-    data = scenario_data(finance, 1, "under")
+    data = scenario_data(verified, finance, 1, "under")
     data.update(
         {
             "scope-TOTAL_FORMS": "2",
@@ -244,7 +255,7 @@ def test_step_three_stores_each_rows_placement_and_audits_names_targets_and_plac
 
 
 def test_a_row_without_a_placement_goes_under_the_target(admin_client, verified):
-    data = scenario_data(make_org("Ops", code="ops"))
+    data = scenario_data(verified, make_org("Ops", code="ops"))
     del data["scope-0-placement"]
     assert (
         admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data).status_code
@@ -256,7 +267,7 @@ def test_a_row_without_a_placement_goes_under_the_target(admin_client, verified)
 def test_step_three_shows_each_scopes_placement_and_under_for_a_new_row(admin_client, verified):
     org = make_org("Ops", code="ops")
     admin_client.post(
-        reverse("providers:wizard", args=[verified.pk, 3]), scenario_data(org, 1, "merge")
+        reverse("providers:wizard", args=[verified.pk, 3]), scenario_data(verified, org, 1, "merge")
     )
     page = admin_client.get(reverse("providers:wizard", args=[verified.pk, 3]))
     forms = page.context["formset"].forms
@@ -269,7 +280,7 @@ def test_step_three_shows_each_scopes_placement_and_under_for_a_new_row(admin_cl
 
 def test_the_provider_page_says_how_each_scope_is_placed(admin_client, verified):
     under, merged = make_org("Finance", code="fin"), make_org("Sales", code="sales")
-    data = scenario_data(under, 1, "under")
+    data = scenario_data(verified, under, 1, "under")
     data.update(
         {
             "scope-TOTAL_FORMS": "2",
@@ -286,7 +297,7 @@ def test_the_provider_page_says_how_each_scope_is_placed(admin_client, verified)
 
 
 def test_step_three_refuses_a_department_id_dingtalk_does_not_know(admin_client, verified):
-    data = scenario_data(make_org("Ops", code="ops"), 987654)
+    data = scenario_data(verified, make_org("Ops", code="ops"), 987654)
     body = admin_client.post(
         reverse("providers:wizard", args=[verified.pk, 3]), data
     ).content.decode()
@@ -297,7 +308,7 @@ def test_step_three_refuses_a_department_id_dingtalk_does_not_know(admin_client,
 def test_step_three_refuses_an_organisation_inside_another_scope(admin_client, verified):
     parent = make_org("Group", code="grp")
     child = make_org("Team", parent=parent, code="team")
-    data = scenario_data(parent)
+    data = scenario_data(verified, parent)
     data.update(
         {"scope-TOTAL_FORMS": "2", "scope-1-organization": "team", "scope-1-target_dept_id": "1"}
     )
@@ -319,7 +330,7 @@ def test_the_department_name_lookup_answers_live(admin_client, verified):
 
 @pytest.fixture
 def at_mapping(admin_client, verified):
-    data = scenario_data(make_org("Root", code="root"))
+    data = scenario_data(verified, make_org("Root", code="root"))
     assert (
         admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data).status_code
         == 302

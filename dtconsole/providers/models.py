@@ -19,6 +19,7 @@ class IdentityProvider(models.Model):
 
     The AppSecret is stored encrypted (``crypto``); read it with ``app_secret()`` only where
     DingTalk is called. It is never rendered, logged or written to an audit entry.
+    ``config_version`` counts configuration changes; the services check and bump it.
     """
 
     class Step(models.IntegerChoices):
@@ -91,6 +92,13 @@ class IdentityProvider(models.Model):
         default=20,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text=_("DingTalk allows 20 per app per API; 60 with the paid add-on pack."),
+    )
+
+    # Optimistic concurrency: every configuration service (application, scenario, scopes,
+    # field mappings, sync settings) bumps it in its transaction, with the row locked, and
+    # refuses a change made from an older version (pages: a hidden field; API: If-Match).
+    config_version = models.PositiveIntegerField(
+        _("configuration version"), default=1, editable=False
     )
 
     created_by = models.ForeignKey(

@@ -6,8 +6,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from connectors.dingtalk.scopes import SCOPES
+from dtconsole.audit.models import AuditEntry
 from dtconsole.directory import queries as directory_queries
 from mappings.engine import Rule
 
@@ -202,3 +204,86 @@ def _children(org) -> list[PreviewNode]:
     return [
         PreviewNode(n.org.name, n.subtree_members) for n in directory_queries.tree_children(org)
     ]
+
+
+# --- what changed since a configuration version (optimistic concurrency refusals) ------------
+
+CONFIGURATION_ACTIONS = {
+    "provider.update_application": gettext_lazy("Application"),
+    "provider.set_scenario": gettext_lazy("Scenario"),
+    "provider.save_mappings": gettext_lazy("Field mapping"),
+    "provider.update_settings": gettext_lazy("Sync settings"),
+}
+RECENT_ENTRIES = 50  # how far back the audit log is read for a refusal's explanation
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One changed value: before → after, or for a list the items removed and added."""
+
+    name: str
+    before: object = None
+    after: object = None
+    removed: tuple = ()
+    added: tuple = ()
+
+    @property
+    def is_list(self) -> bool:
+        return bool(self.removed or self.added)
+
+
+@dataclass(frozen=True)
+class ConfigurationChange:
+    """One saved configuration change: who, when, which part, and the values it changed."""
+
+    entry: AuditEntry
+    lines: list[ChangeLine]
+
+    @property
+    def part(self) -> str:
+        return str(CONFIGURATION_ACTIONS.get(self.entry.action, self.entry.action))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "action": self.entry.action,
+            "actor": self.entry.actor_name,
+            "at": self.entry.created_at.isoformat(),
+            "version": self.entry.after.get("config_version"),
+            "changes": [
+                {"field": ln.name, "removed": list(ln.removed), "added": list(ln.added)}
+                if ln.is_list
+                else {"field": ln.name, "before": ln.before, "after": ln.after}
+                for ln in self.lines
+            ],
+        }
+
+
+def configuration_changes(
+    provider: IdentityProvider, since: int | None
+) -> list[ConfigurationChange]:
+    """The provider's configuration changes saved after version ``since``, oldest first,
+    read from the audit log (secrets are already masked there). None: the latest one."""
+    entries = AuditEntry.objects.filter(
+        object_type=IdentityProvider._meta.label_lower,
+        object_id=str(provider.pk),
+        action__in=list(CONFIGURATION_ACTIONS),
+    ).order_by("-id")[:RECENT_ENTRIES]
+    if since is None:
+        newer = list(entries[:1])
+    else:
+        newer = [e for e in entries if (e.after.get("config_version") or 0) > since]
+    return [ConfigurationChange(e, _change_lines(e)) for e in reversed(newer)]
+
+
+def _change_lines(entry: AuditEntry) -> list[ChangeLine]:
+    lines = []
+    for name, before, after in entry.changes():
+        if name == "config_version":
+            continue
+        if isinstance(before, list) and isinstance(after, list):
+            removed = tuple(v for v in before if v not in after)
+            added = tuple(v for v in after if v not in before)
+            lines.append(ChangeLine(name, removed=removed, added=added))
+        else:
+            lines.append(ChangeLine(name, before, after))
+    return lines

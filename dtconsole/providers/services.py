@@ -61,6 +61,49 @@ class SecretUnavailable(ProviderError):
     no longer allowed. Nothing can call DingTalk for this provider until an admin acts."""
 
 
+class StaleConfiguration(ProviderError):
+    """The change was made from an older configuration version than the one stored: someone
+    else saved in between. Nothing was written; ``provider`` holds what is stored now."""
+
+    def __init__(self, provider: IdentityProvider, expected: int | None) -> None:
+        self.provider = provider
+        self.expected = expected
+        self.current = provider.config_version
+        super().__init__(
+            _(
+                "Someone else saved this provider's configuration after this change was "
+                "prepared (version %(expected)s, now %(current)s), so it was not saved. Look "
+                "at the current values and make the change again if it is still needed."
+            )
+            % {"expected": "?" if expected is None else expected, "current": self.current}
+        )
+
+
+def check_version(provider: IdentityProvider, version: int | None) -> None:
+    """Refuse early (``StaleConfiguration``) when ``version`` is not the stored one; None
+    skips the check. The services check again, under the row lock."""
+    if version is not None:
+        current = IdentityProvider.objects.get(pk=provider.pk)
+        if current.config_version != version:
+            raise StaleConfiguration(current, version)
+
+
+def _locked(provider: IdentityProvider, version: int | None) -> IdentityProvider:
+    """The provider's row as stored, locked until the transaction ends (SQLite's IMMEDIATE
+    transactions lock the database instead); ``StaleConfiguration`` when ``version`` (None:
+    unchecked) is not the stored one. Call inside ``transaction.atomic``."""
+    current = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
+    if version is not None and current.config_version != version:
+        raise StaleConfiguration(current, version)
+    return current
+
+
+def _bump(current: IdentityProvider) -> list[str]:
+    """Count one more configuration change; the columns the caller's save must include."""
+    current.config_version += 1
+    return ["config_version", "updated_at"]
+
+
 def host_allowed(url: str) -> bool:
     """Whether ``url`` points at a host in DINGTALK_ALLOWED_HOSTS (empty: any host)."""
     allowed = {h.lower() for h in settings.DINGTALK_ALLOWED_HOSTS}
@@ -142,34 +185,38 @@ def provider_create(actor, data: dict[str, Any], app_secret: str) -> IdentityPro
 
 @transaction.atomic
 def provider_update_application(
-    actor, provider: IdentityProvider, data: dict[str, Any], app_secret: str = ""
+    actor,
+    provider: IdentityProvider,
+    data: Mapping[str, Any],
+    app_secret: str = "",
+    *,
+    version: int | None = None,
 ) -> IdentityProvider:
     """Change step 1's values; an empty ``app_secret`` keeps the stored one.
 
     Changing the app or its endpoints invalidates the last verification. Changing any API
     base URL needs the AppSecret in the same request: the stored secret is never sent to a
-    host the admin did not confirm by entering it with that host.
+    host the admin did not confirm by entering it with that host. ``version`` is the
+    configuration version the change was made from (None: unchecked).
     """
     require(actor, roles.MANAGE_PROVIDERS)
-    # Compared with what is stored: a ModelForm has already written its values onto
-    # ``provider`` by the time it is valid.
-    before = _application_audit(IdentityProvider.objects.get(pk=provider.pk), False)
+    # Compared with what is stored (and locked): a ModelForm has already written its values
+    # onto ``provider`` by the time it is valid.
+    current = _locked(provider, version)
+    before = _application_audit(current, False)
     for name in APPLICATION_FIELDS:
-        setattr(provider, name, data[name])
-    _check_endpoints(provider, before, app_secret)
+        setattr(current, name, data[name])
+    _check_endpoints(current, before, app_secret)
     if app_secret:
-        provider.set_app_secret(app_secret)
-    provider.full_clean()
-    if _application_audit(provider, bool(app_secret)) != before or app_secret:
-        provider.verification_ok = False
-    provider.save()
-    audit_record(
-        actor,
-        "provider.update_application",
-        provider,
-        before=before,
-        after=_application_audit(provider, bool(app_secret)),
-    )
+        current.set_app_secret(app_secret)
+    current.full_clean()
+    if _application_audit(current, bool(app_secret)) != before or app_secret:
+        current.verification_ok = False
+    fields = [*APPLICATION_FIELDS, "app_secret_encrypted", "verification_ok", *_bump(current)]
+    current.save(update_fields=fields)
+    after = _application_audit(current, bool(app_secret))
+    audit_record(actor, "provider.update_application", current, before=before, after=after)
+    provider.refresh_from_db()
     return provider
 
 
@@ -199,6 +246,7 @@ def _application_audit(provider: IdentityProvider, secret_changed: bool) -> dict
     values = snapshot(provider, APPLICATION_FIELDS)
     # Only the fact that the secret was (re)entered is recorded, never a value or hash of it.
     values["app_secret"] = "entered" if secret_changed else ""
+    values["config_version"] = provider.config_version
     return values
 
 
@@ -278,39 +326,43 @@ def department_name(actor, provider: IdentityProvider, dept_id: int) -> str:
         raise ProviderError(_("DingTalk answered: %(s)s") % {"s": exc.sentence()}) from exc
 
 
-@transaction.atomic
 def provider_set_scenario(
     actor,
     provider: IdentityProvider,
     scopes: Sequence[ScopeRequest] | None,
     switches: Mapping[str, bool] | None,
+    *,
+    version: int | None = None,
 ) -> IdentityProvider:
     """Replace the node scopes and the feature switches (wizard step 3; the API's scopes and
     switches). None keeps that part as it is.
 
-    Every target department is read from DingTalk first: an id DingTalk does not know is
-    refused, and the name is kept to show beside the id. New scopes move the wizard on to
-    step 4.
+    Every target department is read from DingTalk first, outside the transaction: an id
+    DingTalk does not know is refused, and the name is kept to show beside the id. New
+    scopes move the wizard on to step 4. ``version``: as in ``provider_update_application``.
     """
     require(actor, roles.MANAGE_PROVIDERS)
+    check_version(provider, version)  # before asking DingTalk for anything
     names = {}
     if scopes is not None:
         _check_scopes_disjoint(scopes)
         names = {
             s.target_dept_id: department_name(actor, provider, s.target_dept_id) for s in scopes
         }
-    before = _scenario_audit(provider)
-    if scopes is not None:
-        _replace_scopes(provider, scopes, names)
-        if provider.step == IdentityProvider.Step.SCENARIO:
-            provider.step = IdentityProvider.Step.MAPPING
-    if switches is not None:
-        for name in SCENARIO_FIELDS:
-            setattr(provider, name, bool(switches.get(name)))
-    provider.save(update_fields=[*SCENARIO_FIELDS, "step", "updated_at"])
-    audit_record(
-        actor, "provider.set_scenario", provider, before=before, after=_scenario_audit(provider)
-    )
+    with transaction.atomic():
+        current = _locked(provider, version)
+        before = _scenario_audit(current)
+        if scopes is not None:
+            _replace_scopes(current, scopes, names)
+            if current.step == IdentityProvider.Step.SCENARIO:
+                current.step = IdentityProvider.Step.MAPPING
+        if switches is not None:
+            for name in SCENARIO_FIELDS:
+                setattr(current, name, bool(switches.get(name)))
+        current.save(update_fields=[*SCENARIO_FIELDS, "step", *_bump(current)])
+        after = _scenario_audit(current)
+        audit_record(actor, "provider.set_scenario", current, before=before, after=after)
+    provider.refresh_from_db()
     return provider
 
 
@@ -346,6 +398,7 @@ def _scenario_audit(provider: IdentityProvider) -> dict[str, Any]:
     values = snapshot(provider, SCENARIO_FIELDS)
     scopes = provider.scopes.select_related("organization").order_by("id")
     values["scopes"] = [scope_label(s) for s in scopes]
+    values["config_version"] = provider.config_version
     return values
 
 
@@ -362,7 +415,12 @@ def scope_label(scope: NodeScope) -> str:
 
 @transaction.atomic
 def provider_update(
-    actor, provider: IdentityProvider, data: Mapping[str, Any], app_secret: str = ""
+    actor,
+    provider: IdentityProvider,
+    data: Mapping[str, Any],
+    app_secret: str = "",
+    *,
+    version: int | None = None,
 ) -> IdentityProvider:
     """Change any of the provider's application fields, scenario switches and sync settings
     at once (the API's PATCH and PUT), all or nothing.
@@ -370,17 +428,20 @@ def provider_update(
     Each part goes through its own service (``provider_update_application``,
     ``provider_set_scenario``, ``provider_update_settings``), so it is checked and audited
     exactly as on the pages; absent fields are kept. ``app_secret`` replaces the stored one,
-    and must come with any change of an API base URL.
+    and must come with any change of an API base URL. ``version`` is checked once, with the
+    row locked for the whole change; each part then counts as one configuration change.
     """
     require(actor, roles.MANAGE_PROVIDERS)
+    current = _locked(provider, version)
     if app_secret or any(name in data for name in APPLICATION_FIELDS):
-        application = {**snapshot(provider, APPLICATION_FIELDS), **_pick(data, APPLICATION_FIELDS)}
-        provider_update_application(actor, provider, application, app_secret)
+        application = {**snapshot(current, APPLICATION_FIELDS), **_pick(data, APPLICATION_FIELDS)}
+        provider_update_application(actor, current, application, app_secret)
     if any(name in data for name in SCENARIO_FIELDS):
-        switches = {**snapshot(provider, SCENARIO_FIELDS), **_pick(data, SCENARIO_FIELDS)}
-        provider_set_scenario(actor, provider, None, switches)
+        switches = {**snapshot(current, SCENARIO_FIELDS), **_pick(data, SCENARIO_FIELDS)}
+        provider_set_scenario(actor, current, None, switches)
     if any(name in data for name in SETTINGS_FIELDS):
-        provider_update_settings(actor, provider, _pick(data, SETTINGS_FIELDS))
+        provider_update_settings(actor, current, _pick(data, SETTINGS_FIELDS))
+    provider.refresh_from_db()
     return provider
 
 
@@ -393,7 +454,7 @@ def _pick(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
 
 @transaction.atomic
 def provider_update_settings(
-    actor, provider: IdentityProvider, data: Mapping[str, Any]
+    actor, provider: IdentityProvider, data: Mapping[str, Any], *, version: int | None = None
 ) -> IdentityProvider:
     """Change the provider's sync settings: deletion policy, threshold and window, protected
     adopted users, the full sync schedule and the QPS budget.
@@ -401,16 +462,17 @@ def provider_update_settings(
     ``data`` holds some or all of ``SETTINGS_FIELDS``; absent ones are kept. The model's
     validators decide what is allowed (a ValidationError names each refused field). The audit
     entry records readable values (“Delete in DingTalk”, “every 6 hours”), not codes.
+    ``version``: as in ``provider_update_application``.
     """
     require(actor, roles.MANAGE_PROVIDERS)
-    current = IdentityProvider.objects.select_for_update().get(pk=provider.pk)
+    current = _locked(provider, version)
     before = settings_audit(current)
     for name in SETTINGS_FIELDS:
         if name in data:
             setattr(current, name, data[name])
     others = [f.name for f in IdentityProvider._meta.fields if f.name not in SETTINGS_FIELDS]
     current.clean_fields(exclude=others)
-    current.save(update_fields=[*SETTINGS_FIELDS, "updated_at"])
+    current.save(update_fields=[*SETTINGS_FIELDS, *_bump(current)])
     audit_record(
         actor, "provider.update_settings", current, before=before, after=settings_audit(current)
     )
@@ -433,6 +495,7 @@ def settings_audit(provider: IdentityProvider) -> dict[str, Any]:
                 else _("off")
             ),
             "qps": _("%(n)d calls per second") % {"n": provider.qps},
+            "config_version": provider.config_version,
         }
 
 
@@ -462,26 +525,35 @@ def _create_default_mappings(provider: IdentityProvider) -> None:
 
 @transaction.atomic
 def provider_save_mappings(
-    actor, provider: IdentityProvider, rules: Sequence[Rule], match_keys: Sequence[str]
+    actor,
+    provider: IdentityProvider,
+    rules: Sequence[Rule],
+    match_keys: Sequence[str],
+    *,
+    version: int | None = None,
 ) -> IdentityProvider:
     """Replace the provider's field mappings and mapping identity (step 4 or Modify).
 
     The rules are checked by the mapping engine first; every error names its field.
+    ``version``: as in ``provider_update_application``; a caller that built ``rules`` from
+    the stored ones must pass the version it read them at, or a concurrent change is lost.
     """
     require(actor, roles.MANAGE_PROVIDERS)
     errors = validate_rules(rules)
     if errors:
         raise ValidationError([e.message for e in errors])
-    before = _mapping_audit(provider)
-    provider.field_mappings.all().delete()
-    FieldMapping.objects.bulk_create(_mapping_row(provider, i, r) for i, r in enumerate(rules))
-    provider.match_keys = list(match_keys)
-    if provider.step == IdentityProvider.Step.MAPPING:
-        provider.step = IdentityProvider.Step.DONE
-    provider.save(update_fields=["match_keys", "step", "updated_at"])
+    current = _locked(provider, version)
+    before = _mapping_audit(current)
+    current.field_mappings.all().delete()
+    FieldMapping.objects.bulk_create(_mapping_row(current, i, r) for i, r in enumerate(rules))
+    current.match_keys = list(match_keys)
+    if current.step == IdentityProvider.Step.MAPPING:
+        current.step = IdentityProvider.Step.DONE
+    current.save(update_fields=["match_keys", "step", *_bump(current)])
     audit_record(
-        actor, "provider.save_mappings", provider, before=before, after=_mapping_audit(provider)
+        actor, "provider.save_mappings", current, before=before, after=_mapping_audit(current)
     )
+    provider.refresh_from_db()
     return provider
 
 
@@ -520,6 +592,7 @@ def _mapping_audit(provider: IdentityProvider) -> dict[str, Any]:
     return {
         "match_keys": list(provider.match_keys),
         "mappings": [f"{m.target} <- {m.source_kind}:{m.source} ({m.apply})" for m in rows],
+        "config_version": provider.config_version,
     }
 
 
