@@ -12,6 +12,7 @@ which version it was made from.
 
 import re
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, status
@@ -31,7 +32,7 @@ class PreconditionRequired(exceptions.APIException):
     """A write to a provider's configuration came without If-Match (428)."""
 
     status_code = status.HTTP_428_PRECONDITION_REQUIRED
-    default_detail = (
+    default_detail = _(
         "Send the ETag of the configuration you changed in If-Match (GET it first), so that "
         "a change someone else saved meanwhile is not overwritten."
     )
@@ -42,7 +43,7 @@ class PreconditionFailed(exceptions.APIException):
     """If-Match names no version of this provider's configuration (412)."""
 
     status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = (
+    default_detail = _(
         "If-Match does not name this provider's current configuration: GET it again, then "
         "make the change from what it holds now."
     )

@@ -8,6 +8,7 @@ validators and run inside the services, whose errors become 400 answers with fie
 import json
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from dtconsole.directory.models import Account, Membership, Organization
@@ -22,6 +23,7 @@ BULK_MAX_ITEMS = 1000
 MAX_ORGS_PER_ACCOUNT = 50
 MAX_SCOPES = 50
 APP_SECRET_RE = r"^\S{16,128}$"  # noqa: S105 (a pattern, not a password)
+APP_SECRET_INVALID = _("An AppSecret is 16 to 128 characters without spaces.")
 
 
 def order_field(**kwargs: Any) -> serializers.IntegerField:
@@ -381,7 +383,7 @@ class ProviderApplicationSerializer(serializers.Serializer):
             "Write-only: never returned, logged or audited. Required to create, and to change "
             "any API base URL; absent keeps the stored secret."
         ),
-        error_messages={"invalid": "An AppSecret is 16 to 128 characters without spaces."},
+        error_messages={"invalid": APP_SECRET_INVALID},
     )
 
 
@@ -395,7 +397,7 @@ class ProviderCreateSerializer(ProviderApplicationSerializer):
         APP_SECRET_RE,
         write_only=True,
         help_text="Write-only: never returned, logged or audited.",
-        error_messages={"invalid": "An AppSecret is 16 to 128 characters without spaces."},
+        error_messages={"invalid": APP_SECRET_INVALID},
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

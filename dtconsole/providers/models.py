@@ -134,7 +134,7 @@ class IdentityProvider(models.Model):
 
 
 class NodeScope(models.Model):
-    """A directory subtree that goes under a DingTalk department.
+    """A directory subtree synchronised into a DingTalk department.
 
     ``placement`` says how: UNDER (the default) makes the source organisation itself a
     department under the target, with its subtree below it; MERGE makes the source
