@@ -300,7 +300,9 @@ SPECTACULAR_SETTINGS = {
         "Authenticate with `Authorization: Token <key>` (`manage.py api_token USERNAME`) or "
         "a console session. Every answer needs a role: Viewers read, Operators also run "
         "and decide syncs, Administrators change everything; a refusal is 403 and names "
-        "the role needed."
+        "the role needed. A provider's configuration (the provider, its scopes and field "
+        "mappings) answers with an ETag; every write to it must send that ETag back in "
+        "If-Match: 428 without one, 412 when someone else saved in between."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -36,6 +36,13 @@ def offline_provider(scopes=(), **options):
     return make_provider(NO_SANDBOX, FAKE_APP, list(scopes), **options)
 
 
+def if_match(client, provider) -> dict[str, str]:
+    """The If-Match header of a write made from what the provider holds now: the ETag of a
+    GET, as a script reads it."""
+    pk = getattr(provider, "pk", provider)
+    return {"HTTP_IF_MATCH": client.get(f"{V1}/providers/{pk}/")["ETag"]}
+
+
 def results(response) -> list[dict]:
     """The items of a paginated list answer."""
     assert response.status_code == 200, response.content

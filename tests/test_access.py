@@ -51,6 +51,8 @@ SERVICES = {
     "providers.provider_verify": "administrator",
     "providers.department_name": "administrator",
     "providers.provider_set_scenario": "administrator",
+    "providers.provider_update_settings": "administrator",
+    "providers.provider_update": "administrator",
     "providers.provider_save_mappings": "administrator",
     "providers.provider_delete": "administrator",
     "sync.sync_job_enqueue": "operator",

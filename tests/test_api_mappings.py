@@ -4,7 +4,7 @@ by the mapping engine, audited), and a preview of what an account becomes in Din
 import pytest
 
 from dtconsole.audit.models import AuditEntry
-from tests.api_helpers import V1, make_user, offline_provider, results, token_client
+from tests.api_helpers import V1, if_match, make_user, offline_provider, results, token_client
 from tests.factories import make_account, make_org
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_an_unknown_provider_or_target_answers_404(staff, provider):
 
 def test_a_row_is_added_and_the_change_is_audited(staff, provider):
     body = {"target": "work_place", "source_kind": "attribute", "source": "work_place"}
-    response = staff.post(url(provider), body)
+    response = staff.post(url(provider), body, **if_match(staff, provider))
     assert response.status_code == 201, response.content
     assert response.json()["position"] == 6
     assert targets(provider)[-1] == "work_place"
@@ -57,13 +57,13 @@ def test_a_row_is_added_and_the_change_is_audited(staff, provider):
 
 def test_a_row_can_be_inserted_at_a_position(staff, provider):
     body = {"target": "remark", "source_kind": "constant", "source": "synced", "position": 0}
-    assert staff.post(url(provider), body).status_code == 201
+    assert staff.post(url(provider), body, **if_match(staff, provider)).status_code == 201
     assert targets(provider)[:2] == ["remark", "name"]
 
 
 def test_a_row_the_engine_refuses_answers_400_naming_the_field(staff, provider):
     body = {"target": "workplace", "source_kind": "attribute", "source": "work_place"}
-    response = staff.post(url(provider), body)
+    response = staff.post(url(provider), body, **if_match(staff, provider))
     assert response.status_code == 400
     message = response.json()["non_field_errors"][0]
     assert message.startswith("workplace:") and 'did you mean "work_place"' in message
@@ -72,23 +72,26 @@ def test_a_row_the_engine_refuses_answers_400_naming_the_field(staff, provider):
 
 def test_a_duplicate_target_answers_400(staff, provider):
     body = {"target": "title", "source_kind": "constant", "source": "x"}
-    response = staff.post(url(provider), body)
+    response = staff.post(url(provider), body, **if_match(staff, provider))
     assert response.status_code == 400
     assert "mapped more than once" in response.json()["non_field_errors"][0]
 
 
 def test_a_bad_expression_answers_400(staff, provider):
-    response = staff.patch(url(provider, "title"), {"source_kind": "expression", "source": "lowr("})
+    body = {"source_kind": "expression", "source": "lowr("}
+    response = staff.patch(url(provider, "title"), body, **if_match(staff, provider))
     assert response.status_code == 400
     assert response.json()["non_field_errors"][0].startswith("title:")
 
 
 def test_a_row_is_changed_in_place_with_patch_and_put(staff, provider):
-    response = staff.patch(url(provider, "title"), {"default": "Staff"})
+    response = staff.patch(
+        url(provider, "title"), {"default": "Staff"}, **if_match(staff, provider)
+    )
     assert response.status_code == 200, response.content
     assert (response.json()["default"], response.json()["position"]) == ("Staff", 3)
     body = {"target": "title", "source_kind": "constant", "source": "Employee"}
-    response = staff.put(url(provider, "title"), body)
+    response = staff.put(url(provider, "title"), body, **if_match(staff, provider))
     assert response.status_code == 200
     row = provider.field_mappings.get(target="title")
     assert (row.source_kind, row.source, row.default, row.position) == (
@@ -100,9 +103,9 @@ def test_a_row_is_changed_in_place_with_patch_and_put(staff, provider):
 
 
 def test_a_row_is_deleted_unless_dingtalk_requires_it(staff, provider):
-    assert staff.delete(url(provider, "title")).status_code == 204
+    assert staff.delete(url(provider, "title"), **if_match(staff, provider)).status_code == 204
     assert "title" not in targets(provider)
-    response = staff.delete(url(provider, "name"))
+    response = staff.delete(url(provider, "name"), **if_match(staff, provider))
     assert response.status_code == 400
     assert "requires this field" in response.json()["non_field_errors"][0]
 

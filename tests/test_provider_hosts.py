@@ -60,7 +60,7 @@ def test_changing_the_endpoints_without_the_secret_is_refused_and_nothing_is_sen
     app = sandbox.app()
     provider = bind_step1(admin_client, sandbox, app)
     data = application_data(
-        sandbox, app, app_secret="", oapi_base=listener.url, api_base=listener.url
+        sandbox, app, provider, app_secret="", oapi_base=listener.url, api_base=listener.url
     )
     response = admin_client.post(reverse("providers:wizard", args=[provider.pk, 1]), data)
     assert response.status_code == 200
@@ -75,7 +75,9 @@ def test_the_same_change_with_the_secret_entered_is_saved(admin_client, sandbox)
     app = sandbox.app()
     provider = bind_step1(admin_client, sandbox, app)
     other = sandbox.url.replace("127.0.0.1", "localhost")
-    data = application_data(sandbox, app, oapi_base=other, api_base=other, login_base=other)
+    data = application_data(
+        sandbox, app, provider, oapi_base=other, api_base=other, login_base=other
+    )
     response = admin_client.post(reverse("providers:wizard", args=[provider.pk, 1]), data)
     assert response.status_code == 302
     provider.refresh_from_db()

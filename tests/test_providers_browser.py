@@ -3,7 +3,7 @@
 import pytest
 
 from dtconsole.providers.models import IdentityProvider
-from tests.factories import make_account, make_org
+from tests.factories import make_account, make_org, make_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +36,7 @@ def test_an_admin_binds_the_demo_app_through_all_four_steps_and_saves_only(
     page.fill("#id_scope-0-organization", "eng")
     page.fill("#id_scope-0-target_dept_id", "1")
     page.press("#id_scope-0-target_dept_id", "Tab")
-    page.wait_for_selector("#dept-name-0 .badge.ok")
+    page.wait_for_selector("#dept-name-scope-0 .badge.ok")
     page.check("#id_incremental_enabled")
     page.click("button:has-text('Next')")
 
@@ -57,3 +57,64 @@ def test_an_admin_binds_the_demo_app_through_all_four_steps_and_saves_only(
     assert provider.is_bound and provider.incremental_enabled
     assert provider.field_mappings.filter(target="work_place").exists()
     assert app["app_secret"] not in page.content()
+
+
+def test_step_three_finds_an_organisation_fills_the_row_and_previews_each_placement(
+    logged_in_page, live_server, sandbox
+):
+    page = logged_in_page
+    provider = make_provider(
+        sandbox, sandbox.app(corp_name="全公司"), [], step=IdentityProvider.Step.SCENARIO
+    )
+    finance = make_org("财务中心", code="fin")
+    make_org("会计部", parent=finance, code="acc")
+    make_account("ann", orgs=[finance])
+    make_org("Sales", code="sales")
+
+    page.goto(f"{live_server.url}/providers/{provider.pk}/step/3/")
+    page.wait_for_selector("#scope-preview >> text=Enter an organisation")
+    page.fill("#org-search", "财务")
+    match = page.locator("#org-matches button[data-fill-org='fin']")
+    match.wait_for()
+    assert match.is_visible() and "财务中心" in match.inner_text()
+    match.click()
+    assert page.input_value("#id_scope-0-organization") == "fin"
+    assert page.locator("#org-matches li").count() == 0
+    under = "财务中心 becomes a new department under DingTalk department 1 全公司"
+    page.wait_for_selector(f"#scope-preview >> text={under}")
+    assert page.is_visible("#scope-preview .tree-preview >> text=会计部")
+    assert page.is_checked("#id_scope-0-placement_0")
+
+    page.check("#id_scope-0-placement_1")
+    page.wait_for_selector("#scope-preview >> text=The contents of 财务中心 merge into")
+    assert page.is_visible("#scope-preview >> text=1 direct member joins this department")
+
+    page.fill("#org-search", "sales")
+    page.click("#org-matches button[data-fill-org='sales']")
+    assert page.input_value("#id_scope-1-organization") == "sales"
+    page.wait_for_selector("#dept-name-scope-1 .badge.ok")
+    page.wait_for_selector("#scope-preview >> text=Sales becomes a new department under")
+    page.click("button:has-text('Next')")
+
+    page.wait_for_selector("text=4. Field mapping")
+    placements = dict(provider.scopes.values_list("organization__code", "placement"))
+    assert placements == {"fin": "merge", "sales": "under"}
+
+
+def test_the_modify_menu_leads_to_the_sync_settings_which_save(logged_in_page, live_server):
+    from tests.api_helpers import offline_provider
+
+    page = logged_in_page
+    provider = offline_provider(qps=20)
+    page.goto(f"{live_server.url}/providers/{provider.pk}/")
+    assert not page.is_visible("#modify-menu >> text=Sync settings")
+    page.click("#modify-menu summary")
+    page.click("#modify-menu >> text=Sync settings")
+    page.wait_for_selector("h1:has-text('Sync settings')")
+    page.check("#id_delete_policy_1")
+    page.fill("#id_qps", "60")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Sync settings saved.")
+    assert page.is_visible("#sync-settings >> text=Keep in DingTalk, stop managing")
+    provider.refresh_from_db()
+    assert provider.qps == 60 and provider.delete_policy == "unlink"

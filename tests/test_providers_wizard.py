@@ -11,7 +11,8 @@ from tests.factories import make_account, make_org
 pytestmark = pytest.mark.django_db
 
 
-def application_data(sandbox, app, **overrides) -> dict:
+def application_data(sandbox, app, provider=None, **overrides) -> dict:
+    """Step 1's fields; for an existing ``provider``, with the version its page carries."""
     data = {
         "name": "Acme DingTalk",
         "corp_id": app["corp_id"],
@@ -22,6 +23,8 @@ def application_data(sandbox, app, **overrides) -> dict:
         "api_base": sandbox.url,
         "login_base": sandbox.url,
     }
+    if provider is not None:
+        data["config_version"] = version(provider)
     data.update(overrides)
     return data
 
@@ -38,12 +41,20 @@ def verify(admin_client, provider):
     return admin_client.post(reverse("providers:wizard", args=[provider.pk, 2]))
 
 
-def scenario_data(org, dept_id=1, **switches) -> dict:
+def version(provider) -> str:
+    """The configuration version a page opened now would carry in its hidden field."""
+    provider.refresh_from_db()
+    return str(provider.config_version)
+
+
+def scenario_data(provider, org, dept_id=1, placement="under", **switches) -> dict:
     data = {
+        "config_version": version(provider),
         "scope-TOTAL_FORMS": "1",
         "scope-INITIAL_FORMS": "0",
         "scope-0-organization": org.code or f"#{org.pk}",
         "scope-0-target_dept_id": str(dept_id),
+        "scope-0-placement": placement,
     }
     data.update({k: "on" for k, v in switches.items() if v})
     return data
@@ -52,6 +63,7 @@ def scenario_data(org, dept_id=1, **switches) -> dict:
 def mapping_post(provider, action="save", extra_rows=(), match_keys="userid, mobile") -> dict:
     rows = list(provider.field_mappings.order_by("position"))
     data = {
+        "config_version": version(provider),
         "map-TOTAL_FORMS": str(len(rows) + len(extra_rows)),
         "map-INITIAL_FORMS": str(len(rows)),
         "match_keys": match_keys,
@@ -121,7 +133,7 @@ def test_step_one_shows_developer_information_with_copy_buttons(admin_client, se
 def test_editing_step_one_with_an_empty_secret_keeps_the_stored_one(admin_client, sandbox):
     app = sandbox.app()
     provider = bind_step1(admin_client, sandbox, app)
-    data = application_data(sandbox, app, name="Renamed", app_secret="")
+    data = application_data(sandbox, app, provider, name="Renamed", app_secret="")
     response = admin_client.post(reverse("providers:wizard", args=[provider.pk, 1]), data)
     assert response.status_code == 302
     provider.refresh_from_db()
@@ -201,7 +213,7 @@ def test_step_three_stores_scopes_with_the_department_name_read_from_dingtalk(
     admin_client, verified
 ):
     org = make_org("Engineering", code="eng")
-    data = scenario_data(org, 1, incremental_enabled=True, multi_org_enabled=True)
+    data = scenario_data(verified, org, 1, incremental_enabled=True, multi_org_enabled=True)
     response = admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data)
     assert response.status_code == 302
     verified.refresh_from_db()
@@ -215,8 +227,77 @@ def test_step_three_stores_scopes_with_the_department_name_read_from_dingtalk(
     assert verified.step == IdentityProvider.Step.MAPPING
 
 
+def test_step_three_stores_each_rows_placement_and_audits_names_targets_and_placements(
+    admin_client, verified
+):
+    finance = make_org("财务中心", code="fin")
+    sales = make_org("Sales")
+    data = scenario_data(verified, finance, 1, "under")
+    data.update(
+        {
+            "scope-TOTAL_FORMS": "2",
+            "scope-1-organization": f"#{sales.pk}",
+            "scope-1-target_dept_id": "1",
+            "scope-1-placement": "merge",
+        }
+    )
+    response = admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    placements = dict(verified.scopes.values_list("organization__name", "placement"))
+    assert placements == {"财务中心": "under", "Sales": "merge"}
+    root = verified.scopes.get(organization=finance).target_dept_name
+    entry = AuditEntry.objects.get(action="provider.set_scenario")
+    assert entry.before["scopes"] == []
+    assert entry.after["scopes"] == [
+        f"财务中心 [fin] → 1 {root} (under)",
+        f"Sales → 1 {root} (merge)",
+    ]
+
+
+def test_a_row_without_a_placement_goes_under_the_target(admin_client, verified):
+    data = scenario_data(verified, make_org("Ops", code="ops"))
+    del data["scope-0-placement"]
+    assert (
+        admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data).status_code
+        == 302
+    )
+    assert verified.scopes.get().placement == "under"
+
+
+def test_step_three_shows_each_scopes_placement_and_under_for_a_new_row(admin_client, verified):
+    org = make_org("Ops", code="ops")
+    admin_client.post(
+        reverse("providers:wizard", args=[verified.pk, 3]), scenario_data(verified, org, 1, "merge")
+    )
+    page = admin_client.get(reverse("providers:wizard", args=[verified.pk, 3]))
+    forms = page.context["formset"].forms
+    assert [f["placement"].value() for f in forms] == ["merge", "under"]
+    body = page.content.decode()
+    assert 'name="scope-0-placement" value="merge" id="id_scope-0-placement_1" checked>' in body
+    assert 'name="scope-1-placement" value="under" id="id_scope-1-placement_0" checked>' in body
+    assert "<datalist" not in body
+
+
+def test_the_provider_page_says_how_each_scope_is_placed(admin_client, verified):
+    under, merged = make_org("Finance", code="fin"), make_org("Sales", code="sales")
+    data = scenario_data(verified, under, 1, "under")
+    data.update(
+        {
+            "scope-TOTAL_FORMS": "2",
+            "scope-1-organization": "sales",
+            "scope-1-target_dept_id": "1",
+            "scope-1-placement": "merge",
+        }
+    )
+    admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data)
+    body = admin_client.get(reverse("providers:detail", args=[verified.pk])).content.decode()
+    assert "Finance becomes a department under DingTalk department 1" in body
+    assert "The contents of Sales merge into DingTalk department 1" in body
+    assert merged.name in body
+
+
 def test_step_three_refuses_a_department_id_dingtalk_does_not_know(admin_client, verified):
-    data = scenario_data(make_org("Ops", code="ops"), 987654)
+    data = scenario_data(verified, make_org("Ops", code="ops"), 987654)
     body = admin_client.post(
         reverse("providers:wizard", args=[verified.pk, 3]), data
     ).content.decode()
@@ -227,7 +308,7 @@ def test_step_three_refuses_a_department_id_dingtalk_does_not_know(admin_client,
 def test_step_three_refuses_an_organisation_inside_another_scope(admin_client, verified):
     parent = make_org("Group", code="grp")
     child = make_org("Team", parent=parent, code="team")
-    data = scenario_data(parent)
+    data = scenario_data(verified, parent)
     data.update(
         {"scope-TOTAL_FORMS": "2", "scope-1-organization": "team", "scope-1-target_dept_id": "1"}
     )
@@ -249,7 +330,7 @@ def test_the_department_name_lookup_answers_live(admin_client, verified):
 
 @pytest.fixture
 def at_mapping(admin_client, verified):
-    data = scenario_data(make_org("Root", code="root"))
+    data = scenario_data(verified, make_org("Root", code="root"))
     assert (
         admin_client.post(reverse("providers:wizard", args=[verified.pk, 3]), data).status_code
         == 302

@@ -461,8 +461,8 @@ class SyncModel(RuleBasedStateMachine):
             for account_id in [a for a in mapping if a not in present]:
                 del mapping[account_id]
         actual = actual_dingtalk(self.sandbox, self.provider)
-        assert actual[0] == expected[0], ("departments differ", diff(actual[0], expected[0]))
-        assert actual[1] == expected[1], ("users differ", diff(actual[1], expected[1]))
+        assert actual[0] == expected[0], f"departments differ: {diff(actual[0], expected[0])}"
+        assert actual[1] == expected[1], f"users differ: {diff(actual[1], expected[1])}"
         self._forget_the_absent(expected[1])
 
     def _forget_the_absent(self, users: dict) -> None:

@@ -2,9 +2,10 @@
 
 Django's ``ValidationError`` (the services' field errors) becomes DRF's 400 with field
 messages; a refused directory or provider change becomes 400 ``{"detail": ...}``; a refused
-job action, or a provider whose AppSecret cannot be used, becomes 409; a refused bulk upsert
-answers 400 with every item's errors (index, field, message); a missing role is 403 with
-``required_role``. Everything else is DRF's default handling.
+job action, or a provider whose AppSecret cannot be used, becomes 409; a change made from an
+older configuration version becomes 412 with the current ETag and what changed since; a
+refused bulk upsert answers 400 with every item's errors (index, field, message); a missing
+role is 403 with ``required_role``. Everything else is DRF's default handling.
 """
 
 from dataclasses import asdict
@@ -20,8 +21,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from dtconsole.access.services import AccessDenied
 from dtconsole.api.bulk import BulkError
+from dtconsole.api.preconditions import PreconditionFailed, etag
 from dtconsole.directory.services import DirectoryError
-from dtconsole.providers.services import ProviderError, SecretUnavailable
+from dtconsole.providers.presenters import configuration_changes
+from dtconsole.providers.services import ProviderError, SecretUnavailable, StaleConfiguration
 from dtconsole.sync.services import SyncError
 
 
@@ -65,4 +68,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, AccessDenied):
         body = {"detail": exc.sentence(), "required_role": exc.role.key}
         return Response(body, status=status.HTTP_403_FORBIDDEN)
-    return drf_exception_handler(as_api_exception(exc), context)
+    if isinstance(exc, StaleConfiguration):
+        return stale_response(exc)
+    response = drf_exception_handler(as_api_exception(exc), context)
+    if isinstance(exc, PreconditionFailed) and response is not None:
+        response["ETag"] = exc.etag
+    return response
+
+
+def stale_response(exc: StaleConfiguration) -> Response:
+    """412: the change was made from an older version; the current ETag and what changed."""
+    changes = [c.as_dict() for c in configuration_changes(exc.provider, exc.expected)]
+    body = {"detail": str(exc), "changes": changes}
+    response = Response(body, status=status.HTTP_412_PRECONDITION_FAILED)
+    response["ETag"] = etag(exc.provider)
+    return response

@@ -8,11 +8,12 @@ validators and run inside the services, whose errors become 400 answers with fie
 import json
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.providers.forms import AGENT_ID_RE, APP_KEY_RE, CORP_ID_RE, default_bases
 from dtconsole.providers.models import IdentityProvider, NodeScope
 from dtconsole.sync.models import SyncEvent, SyncJob
 from mappings.engine import Rule
@@ -21,6 +22,9 @@ from mappings.models import FieldMapping
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 BULK_MAX_ITEMS = 1000
 MAX_ORGS_PER_ACCOUNT = 50
+MAX_SCOPES = 50
+APP_SECRET_RE = r"^\S{16,128}$"  # noqa: S105 (a pattern, not a password)
+APP_SECRET_INVALID = _("An AppSecret is 16 to 128 characters without spaces.")
 
 
 def order_field(**kwargs: Any) -> serializers.IntegerField:
@@ -322,10 +326,101 @@ class BulkErrorSerializer(serializers.Serializer):
 
 
 class NodeScopeSerializer(serializers.ModelSerializer):
+    """A scope: a directory subtree, the DingTalk department it goes to, and how."""
+
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    organization_code = serializers.CharField(
+        source="organization.code", read_only=True, allow_null=True
+    )
+
     class Meta:
         model = NodeScope
-        fields = ["organization", "target_dept_id", "target_dept_name"]
+        fields = [
+            "organization",
+            "organization_name",
+            "organization_code",
+            "target_dept_id",
+            "target_dept_name",
+            "placement",
+        ]
         read_only_fields = fields
+
+
+class ScopeInputSerializer(serializers.Serializer):
+    """One scope of ``PUT …/scopes/``: the list replaces the provider's scopes."""
+
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.all(), help_text="Id of the source organisation."
+    )
+    target_dept_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        default=1,
+        help_text="DingTalk department id (1: the root); DingTalk is asked for its name.",
+    )
+    placement = serializers.ChoiceField(
+        choices=NodeScope.Placement.choices,
+        required=False,
+        default=NodeScope.Placement.UNDER,
+        help_text=(
+            "under: the organisation becomes a department under the target; merge: its "
+            "sub-organisations and members merge into the target."
+        ),
+    )
+
+
+class ProviderApplicationSerializer(serializers.Serializer):
+    """The DingTalk app's identity and endpoints (wizard step 1)."""
+
+    name = serializers.CharField(max_length=100)
+    corp_id = serializers.RegexField(
+        CORP_ID_RE, max_length=64, help_text="Starts with “ding”, e.g. ding1a2b3c4d5e6f."
+    )
+    app_key = serializers.RegexField(APP_KEY_RE, max_length=64, help_text="The Client ID.")
+    agent_id = serializers.RegexField(AGENT_ID_RE, max_length=32, help_text="Digits only.")
+    oapi_base = serializers.URLField(max_length=200, help_text="Old-style API base URL.")
+    api_base = serializers.URLField(max_length=200, help_text="New-style API base URL.")
+    login_base = serializers.URLField(max_length=200, help_text="Login base URL.")
+    app_secret = serializers.RegexField(
+        APP_SECRET_RE,
+        write_only=True,
+        required=False,
+        help_text=(
+            "Write-only: never returned, logged or audited. Required to create, and to change "
+            "any API base URL; absent keeps the stored secret."
+        ),
+        error_messages={"invalid": APP_SECRET_INVALID},
+    )
+
+
+class ProviderCreateSerializer(ProviderApplicationSerializer):
+    """Input of ``provider_create``: base URLs default to DingTalk's (or DINGTALK_BASE_URL)."""
+
+    oapi_base = serializers.URLField(max_length=200, required=False)
+    api_base = serializers.URLField(max_length=200, required=False)
+    login_base = serializers.URLField(max_length=200, required=False)
+    app_secret = serializers.RegexField(
+        APP_SECRET_RE,
+        write_only=True,
+        help_text="Write-only: never returned, logged or audited.",
+        error_messages={"invalid": APP_SECRET_INVALID},
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {**default_bases(), **attrs}
+
+
+class ProviderSwitchesSerializer(serializers.Serializer):
+    """The scenario's feature switches (wizard step 3)."""
+
+    incremental_enabled = serializers.BooleanField(
+        help_text="Push each directory change within seconds (after one full sync)."
+    )
+    qr_logon_enabled = serializers.BooleanField(help_text="Offer “Log in with DingTalk”.")
+    multi_org_enabled = serializers.BooleanField(
+        help_text="Put a person in every in-scope organisation they belong to."
+    )
 
 
 class ProviderSerializer(serializers.ModelSerializer):
@@ -359,6 +454,8 @@ class ProviderSerializer(serializers.ModelSerializer):
             "delete_policy",
             "deletion_threshold_count",
             "deletion_threshold_percent",
+            "deletion_window_hours",
+            "protect_adopted",
             "full_sync_interval_hours",
             "qps",
             "scopes",
@@ -366,6 +463,52 @@ class ProviderSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class ProviderSettingsSerializer(serializers.Serializer):
+    """The provider's sync settings (``provider_update_settings``); absent fields are kept."""
+
+    delete_policy = serializers.ChoiceField(
+        choices=IdentityProvider.DeletePolicy.choices,
+        help_text="delete: delete in DingTalk; unlink: keep in DingTalk and stop managing.",
+    )
+    deletion_threshold_count = serializers.IntegerField(
+        min_value=0,
+        max_value=INT32_MAX,
+        help_text="A run deleting more than this many users and departments waits for approval.",
+    )
+    deletion_threshold_percent = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        help_text="... or more than this percentage of everything the provider manages.",
+    )
+    deletion_window_hours = serializers.IntegerField(
+        min_value=1,
+        max_value=720,
+        help_text="Deletions are counted over this rolling window across every job.",
+    )
+    protect_adopted = serializers.BooleanField(
+        help_text=(
+            "Unlink instead of delete a DingTalk user the console matched rather than created "
+            "(leavers among them then stay in DingTalk)."
+        )
+    )
+    full_sync_interval_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=32767,
+        help_text="0: off; otherwise a full sync every N hours (needs a running worker).",
+    )
+    qps = serializers.IntegerField(
+        min_value=1,
+        max_value=60,
+        help_text="Calls per second per DingTalk API: 20 (standard edition) or 60 (add-on pack).",
+    )
+
+
+class ProviderUpdateSerializer(
+    ProviderApplicationSerializer, ProviderSwitchesSerializer, ProviderSettingsSerializer
+):
+    """Input of ``provider_update``: PUT needs every field but ``app_secret``; PATCH any."""
 
 
 class FindingSerializer(serializers.Serializer):

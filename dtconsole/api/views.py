@@ -38,6 +38,7 @@ from . import bulk
 from . import serializers as s
 from .exceptions import Conflict
 from .pagination import IdCursorPagination
+from .preconditions import ERROR_412, ERROR_428, IF_MATCH, etag, etag_header, expected_version
 
 ERROR_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field messages or {detail}.")
 ERROR_409 = OpenApiResponse(OpenApiTypes.OBJECT, description="{detail}: the action is refused.")
@@ -304,10 +305,44 @@ class MembershipViewSet(ApiViewSet):
 # --- providers -------------------------------------------------------------------------------
 
 
-class ProviderViewSet(ApiViewSet):
-    """Bound DingTalk apps (read-only here; the wizard configures them). Never the secret."""
+class ConfigurationViewSet(ApiViewSet):
+    """A viewset over a provider's configuration: answers carry the configuration's ETag,
+    and every write must send it back in If-Match (see ``preconditions``)."""
 
-    queryset = IdentityProvider.objects.prefetch_related("scopes")
+    def tagged(self, response: Response, provider: IdentityProvider) -> Response:
+        """``response`` with the provider's current configuration ETag."""
+        response["ETag"] = etag(provider)
+        return response
+
+    def precondition(self, provider: IdentityProvider) -> int:
+        """The version the write was made from (428 without If-Match, 412 when stale); the
+        service checks it again with the provider row locked."""
+        version = expected_version(self.request, provider)
+        providers.check_version(provider, version)
+        return version
+
+
+def configuration_write(request: Any, ok: int, response: Any) -> dict[str, Any]:
+    """``extend_schema`` arguments of a write to a provider's configuration (``request``
+    None: the body the view's serializer implies)."""
+    return {
+        **({} if request is None else {"request": request}),
+        "parameters": [IF_MATCH, etag_header(ok, 412)],
+        "responses": {
+            ok: response,
+            400: ERROR_400,
+            409: ERROR_409,
+            412: ERROR_412,
+            428: ERROR_428,
+        },
+    }
+
+
+class ProviderViewSet(ConfigurationViewSet):
+    """Bound DingTalk apps: created, configured and verified as the wizard does, through the
+    same services. The AppSecret is write-only: no answer ever holds it."""
+
+    queryset = IdentityProvider.objects.prefetch_related("scopes__organization")
     serializer_class = s.ProviderSerializer
     write_permission = roles.MANAGE_PROVIDERS
     action_permissions = {"sync": roles.RUN_SYNC}
@@ -315,8 +350,64 @@ class ProviderViewSet(ApiViewSet):
     def list(self, request: Request) -> Response:
         return self.page(self.get_queryset())
 
+    @extend_schema(parameters=[etag_header(200)])
     def retrieve(self, request: Request, pk: str) -> Response:
-        return self.show(self.get_object())
+        provider = self.get_object()
+        return self.tagged(self.show(provider), provider)
+
+    @extend_schema(
+        request=s.ProviderCreateSerializer,
+        parameters=[etag_header(201)],
+        responses={201: s.ProviderSerializer, 400: ERROR_400},
+    )
+    def create(self, request: Request) -> Response:
+        """Create a draft provider (wizard step 1); verify it next."""
+        data = self.valid(s.ProviderCreateSerializer)
+        provider = providers.provider_create(request.user, data, data.pop("app_secret"))
+        return self.tagged(self.show(provider, status.HTTP_201_CREATED), provider)
+
+    @extend_schema(**configuration_write(s.ProviderUpdateSerializer, 200, s.ProviderSerializer))
+    def update(self, request: Request, pk: str, partial: bool = False) -> Response:
+        """Replace the application fields, scenario switches and sync settings (all but
+        ``app_secret`` are required); each part is audited with its before → after."""
+        provider = self.get_object()
+        version = self.precondition(provider)
+        data = self.valid(s.ProviderUpdateSerializer, partial=partial)
+        secret = data.pop("app_secret", "")
+        providers.provider_update(request.user, provider, data, secret, version=version)
+        return self.tagged(self.show(provider), provider)
+
+    @extend_schema(**configuration_write(s.ProviderUpdateSerializer, 200, s.ProviderSerializer))
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Change some application fields, scenario switches or sync settings; the others
+        are kept."""
+        return self.update(request, pk, partial=True)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[etag_header(200)],
+        responses={200: s.NodeScopeSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["PUT"],
+        **configuration_write(
+            s.ScopeInputSerializer(many=True), 200, s.NodeScopeSerializer(many=True)
+        ),
+    )
+    @action(detail=True, methods=["get", "put"], pagination_class=None)
+    def scopes(self, request: Request, pk: str) -> Response:
+        """The provider's scopes; PUT replaces them all (each target is read from DingTalk)."""
+        provider = self.get_object()
+        if request.method == "PUT":
+            version = self.precondition(provider)
+            items = self.valid(s.ScopeInputSerializer, many=True, max_length=s.MAX_SCOPES)
+            scopes = [
+                providers.ScopeRequest(i["organization"], i["target_dept_id"], i["placement"])
+                for i in items
+            ]
+            providers.provider_set_scenario(request.user, provider, scopes, None, version=version)
+        rows = provider.scopes.select_related("organization").order_by("id")
+        return self.tagged(Response(s.NodeScopeSerializer(rows, many=True).data), provider)
 
     @extend_schema(request=None, responses={200: s.VerificationSerializer})
     @action(detail=True, methods=["post"])
@@ -350,11 +441,12 @@ class ProviderViewSet(ApiViewSet):
 
 
 @extend_schema(parameters=[OpenApiParameter("provider_pk", int, OpenApiParameter.PATH)])
-class FieldMappingViewSet(ApiViewSet):
+class FieldMappingViewSet(ConfigurationViewSet):
     """The field mapping rows of one provider, identified by their field identity (target).
 
     Every change saves the provider's whole rule list through ``provider_save_mappings``,
-    which checks it with the mapping engine and writes the audit entry.
+    which checks it with the mapping engine and writes the audit entry. The list is built
+    from the stored rows, so every change must name (If-Match) the version it read.
     """
 
     serializer_class = s.FieldMappingSerializer
@@ -369,40 +461,48 @@ class FieldMappingViewSet(ApiViewSet):
     def get_queryset(self) -> QuerySet[FieldMapping]:
         return FieldMapping.objects.filter(provider_id=self.kwargs.get("provider_pk"))
 
+    @extend_schema(parameters=[etag_header(200)])
     def list(self, request: Request, provider_pk: str) -> Response:
-        return self.page(self.provider().field_mappings.order_by("position", "id"))
+        provider = self.provider()
+        return self.tagged(self.page(provider.field_mappings.order_by("position", "id")), provider)
 
+    @extend_schema(parameters=[etag_header(200)])
     def retrieve(self, request: Request, provider_pk: str, target: str) -> Response:
-        return self.show(self.get_object())
+        return self.tagged(self.show(self.get_object()), self.provider())
 
-    @extend_schema(responses={201: s.FieldMappingSerializer, 400: ERROR_400})
+    @extend_schema(**configuration_write(None, 201, s.FieldMappingSerializer))
     def create(self, request: Request, provider_pk: str) -> Response:
         provider = self.provider()
+        version = self.precondition(provider)
         data = self.valid(s.FieldMappingSerializer)
         rules = _placed(providers.provider_rules(provider), data)
-        return self._save(provider, rules, data["target"], status.HTTP_201_CREATED)
+        return self._save(provider, version, rules, data["target"], status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: s.FieldMappingSerializer, 400: ERROR_400})
+    @extend_schema(**configuration_write(None, 200, s.FieldMappingSerializer))
     def update(
         self, request: Request, provider_pk: str, target: str, partial: bool = False
     ) -> Response:
         provider, current = self.provider(), self.get_object()
+        version = self.precondition(provider)
         data = self.valid(s.FieldMappingSerializer, partial=partial)
         kept = s.FieldMappingSerializer(current).data if partial else {}
         data = {**kept, "position": current.position, **data}
         rules = [r for r in providers.provider_rules(provider) if r.target != current.target]
-        return self._save(provider, _placed(rules, data), data["target"])
+        return self._save(provider, version, _placed(rules, data), data["target"])
 
-    @extend_schema(responses={200: s.FieldMappingSerializer, 400: ERROR_400})
+    @extend_schema(**configuration_write(None, 200, s.FieldMappingSerializer))
     def partial_update(self, request: Request, provider_pk: str, target: str) -> Response:
         return self.update(request, provider_pk, target, partial=True)
 
-    @extend_schema(responses={204: None, 400: ERROR_400})
+    @extend_schema(**configuration_write(None, 204, None))
     def destroy(self, request: Request, provider_pk: str, target: str) -> Response:
         provider, current = self.provider(), self.get_object()
+        version = self.precondition(provider)
         rules = [r for r in providers.provider_rules(provider) if r.target != current.target]
-        providers.provider_save_mappings(request.user, provider, rules, provider.match_keys)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        providers.provider_save_mappings(
+            request.user, provider, rules, provider.match_keys, version=version
+        )
+        return self.tagged(Response(status=status.HTTP_204_NO_CONTENT), provider)
 
     @extend_schema(
         request=s.MappingPreviewRequestSerializer,
@@ -427,10 +527,17 @@ class FieldMappingViewSet(ApiViewSet):
         return Response(body)
 
     def _save(
-        self, provider: IdentityProvider, rules: Sequence[Rule], target: str, code: int = 200
+        self,
+        provider: IdentityProvider,
+        version: int,
+        rules: Sequence[Rule],
+        target: str,
+        code: int = 200,
     ) -> Response:
-        providers.provider_save_mappings(self.request.user, provider, rules, provider.match_keys)
-        return self.show(provider.field_mappings.get(target=target), code)
+        providers.provider_save_mappings(
+            self.request.user, provider, rules, provider.match_keys, version=version
+        )
+        return self.tagged(self.show(provider.field_mappings.get(target=target), code), provider)
 
 
 def _placed(rules: list[Rule], data: dict[str, Any]) -> list[Rule]:

@@ -11,8 +11,8 @@ from dtconsole.directory.models import Organization
 from mappings.defaults import DEFAULT_MATCH_KEYS
 from mappings.models import FieldMapping
 
-from .models import DINGTALK_CN, IdentityProvider
-from .services import APPLICATION_FIELDS
+from .models import DINGTALK_CN, IdentityProvider, NodeScope
+from .services import APPLICATION_FIELDS, SETTINGS_FIELDS
 
 # Formats as DingTalk issues them: CorpIds are "ding" followed by letters and digits; AppKeys
 # (Client IDs) are letters and digits; AgentIds are numbers.
@@ -121,12 +121,13 @@ class OrganizationRefField(forms.CharField):
 
 
 class ScopeForm(forms.Form):
-    """One row of step 3: a directory subtree and the DingTalk department it goes under."""
+    """One row of step 3: a directory subtree, the DingTalk department it goes to, and how
+    (its own department under the target, or merged into the target)."""
 
     organization = OrganizationRefField(
         label=_("Source organisation"),
         required=False,
-        widget=forms.TextInput(attrs={"list": "org-suggestions", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "data-org-field": ""}),
     )
     target_dept_id = forms.IntegerField(
         label=_("Target DingTalk department id"),
@@ -134,11 +135,20 @@ class ScopeForm(forms.Form):
         initial=1,
         required=False,
     )
+    placement = forms.ChoiceField(
+        label=_("Placement"),
+        choices=NodeScope.Placement.choices,
+        initial=NodeScope.Placement.UNDER,
+        required=False,
+        widget=forms.RadioSelect,
+    )
 
     def clean(self):
         data = super().clean()
         if data.get("organization") and not data.get("target_dept_id"):
             data["target_dept_id"] = 1
+        if not data.get("placement"):
+            data["placement"] = NodeScope.Placement.UNDER
         return data
 
 
@@ -162,6 +172,50 @@ class ScenarioForm(forms.ModelForm):
                 "their primary one."
             ),
         }
+
+
+SETTINGS_HELP = {
+    "delete_policy": _(
+        "What the console does in DingTalk with a user or department that left the scope "
+        "(a leaver, a disabled account, a deleted organisation)."
+    ),
+    "deletion_threshold_count": _(
+        "A run that would delete more than this many DingTalk users and departments stops and "
+        "waits for an operator's approval. Default 50."
+    ),
+    "deletion_threshold_percent": _(
+        "A run also stops when its deletions pass this share of everything the provider "
+        "manages. Default 10."
+    ),
+    "deletion_window_hours": _(
+        "Deletions are counted over this rolling window across every job of the provider, so "
+        "many small runs cannot pass the threshold one by one. Default 24."
+    ),
+    "protect_adopted": _(
+        "Off by default. When on, a DingTalk user the console matched rather than created is "
+        "unlinked instead of deleted, and leavers among them then stay in DingTalk. "
+        "Offboarding normally must remove leavers whoever created them: turn this on only if "
+        "people who were in DingTalk before the console must never be removed by it."
+    ),
+    "full_sync_interval_hours": _(
+        "0: off. Otherwise a full synchronisation starts every this many hours. A worker "
+        "(manage.py qcluster) must be running for the schedule to run."
+    ),
+    "qps": _(
+        "Calls per second per DingTalk API: 20 on DingTalk's standard edition, 60 with the "
+        "paid add-on pack. Above what your edition allows, DingTalk throttles the sync."
+    ),
+}
+
+
+class SyncSettingsForm(forms.ModelForm):
+    """The provider's sync settings (Modify > Sync settings)."""
+
+    class Meta:
+        model = IdentityProvider
+        fields = list(SETTINGS_FIELDS)
+        help_texts = SETTINGS_HELP
+        widgets = {"delete_policy": forms.RadioSelect}
 
 
 MATCH_KEY_CHOICES = [(k, k) for k in DEFAULT_MATCH_KEYS]

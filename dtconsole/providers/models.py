@@ -19,6 +19,7 @@ class IdentityProvider(models.Model):
 
     The AppSecret is stored encrypted (``crypto``); read it with ``app_secret()`` only where
     DingTalk is called. It is never rendered, logged or written to an audit entry.
+    ``config_version`` counts configuration changes; the services check and bump it.
     """
 
     class Step(models.IntegerChoices):
@@ -93,6 +94,13 @@ class IdentityProvider(models.Model):
         help_text=_("DingTalk allows 20 per app per API; 60 with the paid add-on pack."),
     )
 
+    # Optimistic concurrency: every configuration service (application, scenario, scopes,
+    # field mappings, sync settings) bumps it in its transaction, with the row locked, and
+    # refuses a change made from an older version (pages: a hidden field; API: If-Match).
+    config_version = models.PositiveIntegerField(
+        _("configuration version"), default=1, editable=False
+    )
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -126,7 +134,7 @@ class IdentityProvider(models.Model):
 
 
 class NodeScope(models.Model):
-    """A directory subtree that goes under a DingTalk department.
+    """A directory subtree synchronised into a DingTalk department.
 
     ``placement`` says how: UNDER (the default) makes the source organisation itself a
     department under the target, with its subtree below it; MERGE makes the source

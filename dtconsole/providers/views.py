@@ -4,17 +4,22 @@ Thin views: a form, one service call, redirect or render. Every DingTalk call ha
 ``dtconsole.providers.services``.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from dtconsole.access import roles
 from dtconsole.access.decorators import page_requires
 from dtconsole.directory.models import Account
+from dtconsole.directory.queries import org_search as org_matches
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
 from mappings.engine import ATTRIBUTES, evaluate
@@ -27,11 +32,22 @@ from .forms import (
     MatchKeysForm,
     ScenarioForm,
     ScopeFormSet,
+    SyncSettingsForm,
 )
 from .models import IdentityProvider
-from .presenters import developer_info, permission_checklist, rules_from_formset
+from .presenters import (
+    configuration_changes,
+    deletion_defaults,
+    developer_info,
+    permission_checklist,
+    row_errors,
+    rules_from_formset,
+    scope_requests,
+    scope_tree_preview,
+)
 
 STEP_TEMPLATES = {1: "application", 2: "permissions", 3: "scenario", 4: "mapping"}
+ORG_SEARCH_LIMIT = 20
 
 
 def provider_list(request: HttpRequest) -> HttpResponse:
@@ -64,26 +80,73 @@ def wizard_step(request: HttpRequest, pk: int | None = None, step: int = 1) -> H
     return STEP_VIEWS[step](request, provider)
 
 
-def _render_step(request, provider, step: int, context: dict) -> HttpResponse:
+def _render_step(
+    request, provider, step: int, context: dict, conflict: services.StaleConfiguration | None = None
+) -> HttpResponse:
     context.update({"provider": provider, "step": step, "steps": IdentityProvider.Step.choices[:4]})
-    return render(request, f"providers/wizard_{STEP_TEMPLATES[step]}.html", context)
+    context.update(_conflict_context(conflict))
+    template = f"providers/wizard_{STEP_TEMPLATES[step]}.html"
+    return render(request, template, context, status=409 if conflict else 200)
+
+
+# --- optimistic concurrency: a form carries the configuration version it was opened at -------
+
+
+def _posted_version(request: HttpRequest) -> int | None:
+    """The configuration version the posted form was opened at (its hidden field)."""
+    try:
+        return int(request.POST.get("config_version", ""))
+    except ValueError:
+        return None
+
+
+def _posted(
+    request: HttpRequest, provider: IdentityProvider | None
+) -> tuple[Any, services.StaleConfiguration | None]:
+    """(the posted data, None), or (None, the refusal) when the form was opened at another
+    configuration version than the stored one; (None, None) for a GET. The service checks
+    the version again, with the provider row locked."""
+    if request.method != "POST":
+        return None, None
+    if provider is not None:
+        version = _posted_version(request)
+        if version != provider.config_version:
+            return None, services.StaleConfiguration(provider, version)
+    return request.POST, None
+
+
+def _conflict_context(conflict: services.StaleConfiguration | None) -> dict[str, Any]:
+    if conflict is None:
+        return {}
+    return {
+        "conflict": conflict,
+        "conflict_changes": configuration_changes(conflict.provider, conflict.expected),
+    }
 
 
 def step_application(request: HttpRequest, provider: IdentityProvider | None) -> HttpResponse:
-    form = ApplicationForm(request.POST or None, instance=provider, creating=provider is None)
-    if request.method == "POST" and form.is_valid():
+    posted, conflict = _posted(request, provider)
+    form = ApplicationForm(posted, instance=provider, creating=provider is None)
+    if posted is not None and form.is_valid():
         data, secret = form.cleaned_data, form.cleaned_data.pop("app_secret")
         try:
             if provider is None:
                 provider = services.provider_create(request.user, data, secret)
             else:
-                services.provider_update_application(request.user, provider, data, secret)
+                version = _posted_version(request)
+                services.provider_update_application(
+                    request.user, provider, data, secret, version=version
+                )
+        except services.StaleConfiguration as exc:
+            conflict = exc
+            provider.refresh_from_db()
+            form = ApplicationForm(None, instance=provider)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
             return redirect("providers:wizard", pk=provider.pk, step=2)
     context = {"form": form, "developer": developer_info(provider)}
-    return _render_step(request, provider, 1, context)
+    return _render_step(request, provider, 1, context, conflict)
 
 
 def step_permissions(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
@@ -103,42 +166,64 @@ def step_permissions(request: HttpRequest, provider: IdentityProvider) -> HttpRe
 
 
 def step_scenario(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
-    initial = [
-        {"organization": s.organization, "target_dept_id": s.target_dept_id}
-        for s in provider.scopes.select_related("organization")
-    ]
-    formset = ScopeFormSet(request.POST or None, initial=initial, prefix="scope")
-    form = ScenarioForm(request.POST or None, instance=provider)
-    if request.method == "POST" and formset.is_valid() and form.is_valid():
-        scopes = [
-            services.ScopeRequest(f.cleaned_data["organization"], f.cleaned_data["target_dept_id"])
-            for f in formset.forms
-            if f.cleaned_data.get("organization") and not f.cleaned_data.get("DELETE")
-        ]
+    posted, conflict = _posted(request, provider)
+    formset, form = _scenario_forms(provider, posted)
+    if posted is not None and formset.is_valid() and form.is_valid():
+        scopes, version = scope_requests(formset.forms), _posted_version(request)
         try:
-            services.provider_set_scenario(request.user, provider, scopes, form.cleaned_data)
+            services.provider_set_scenario(
+                request.user, provider, scopes, form.cleaned_data, version=version
+            )
+        except services.StaleConfiguration as exc:
+            conflict = exc
+            provider.refresh_from_db()
+            formset, form = _scenario_forms(provider, None)
         except services.ProviderError as exc:
             formset.non_form_errors().append(str(exc))
         else:
             return redirect("providers:wizard", pk=provider.pk, step=4)
-    context = {"formset": formset, "form": form, "scopes": provider.scopes.all()}
-    return _render_step(request, provider, 3, context)
+    context = {"formset": formset, "form": form, "deletion_defaults": deletion_defaults()}
+    return _render_step(request, provider, 3, context, conflict)
+
+
+def _scenario_forms(provider: IdentityProvider, data: Any) -> tuple[Any, ScenarioForm]:
+    """Step 3's scope rows (the stored scopes, then an empty row) and switches."""
+    initial = [
+        {
+            "organization": s.organization,
+            "target_dept_id": s.target_dept_id,
+            "placement": s.placement,
+        }
+        for s in provider.scopes.select_related("organization")
+    ]
+    formset = ScopeFormSet(data, initial=initial, prefix="scope")
+    return formset, ScenarioForm(data, instance=provider)
 
 
 def step_mapping(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
-    formset = FieldMappingFormSet(request.POST or None, instance=provider, prefix="map")
-    keys = MatchKeysForm(request.POST or None, initial={"match_keys": provider.match_keys})
-    if request.method == "POST" and formset.is_valid() and keys.is_valid():
+    posted, conflict = _posted(request, provider)
+    formset, keys = _mapping_forms(provider, posted)
+    if posted is not None and formset.is_valid() and keys.is_valid():
+        rules, match_keys = rules_from_formset(formset), keys.cleaned_data["match_keys"]
         try:
             services.provider_save_mappings(
-                request.user, provider, rules_from_formset(formset), keys.cleaned_data["match_keys"]
+                request.user, provider, rules, match_keys, version=_posted_version(request)
             )
+        except services.StaleConfiguration as exc:
+            conflict = exc
+            provider.refresh_from_db()
+            formset, keys = _mapping_forms(provider, None)
         except ValidationError as exc:
             formset.non_form_errors().extend(exc.messages)
         else:
             return _after_mapping_saved(request, provider)
     context = {"formset": formset, "keys": keys, "attributes": ATTRIBUTES}
-    return _render_step(request, provider, 4, context)
+    return _render_step(request, provider, 4, context, conflict)
+
+
+def _mapping_forms(provider: IdentityProvider, data: Any) -> tuple[Any, MatchKeysForm]:
+    formset = FieldMappingFormSet(data, instance=provider, prefix="map")
+    return formset, MatchKeysForm(data, initial={"match_keys": provider.match_keys})
 
 
 def _after_mapping_saved(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
@@ -155,6 +240,41 @@ def _after_mapping_saved(request: HttpRequest, provider: IdentityProvider) -> Ht
 
 
 STEP_VIEWS = {1: step_application, 2: step_permissions, 3: step_scenario, 4: step_mapping}
+
+
+@page_requires(roles.MANAGE_PROVIDERS)
+def provider_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Modify > Sync settings: deletion policy and threshold, adopted users, schedule, QPS."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    posted, conflict = _posted(request, provider)
+    form = SyncSettingsForm(posted, instance=provider)
+    back = _next_url(request, reverse("providers:detail", args=[provider.pk]))
+    if posted is not None and form.is_valid():
+        version = _posted_version(request)
+        try:
+            services.provider_update_settings(
+                request.user, provider, form.cleaned_data, version=version
+            )
+        except services.StaleConfiguration as exc:
+            conflict = exc
+            provider.refresh_from_db()
+            form = SyncSettingsForm(None, instance=provider)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("Sync settings saved."))
+            return redirect(back)
+    context = {"provider": provider, "form": form, "next": back, **_conflict_context(conflict)}
+    return render(request, "providers/settings.html", context, status=409 if conflict else 200)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    """The page to return to (``next``, when it is one of the console's own), else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else default
 
 
 @require_POST
@@ -217,6 +337,33 @@ def department_name(request: HttpRequest, pk: int) -> HttpResponse:
     except services.ProviderError as exc:
         context = {"error": str(exc)}
     return render(request, "providers/_department_name.html", context)
+
+
+@require_GET
+@page_requires(roles.MANAGE_PROVIDERS)
+def scope_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """htmx: the top of the DingTalk tree step 3's rows would make, as entered (read only:
+    the directory, and the target departments' names from DingTalk)."""
+    provider = get_object_or_404(IdentityProvider, pk=pk)
+    forms = ScopeFormSet(request.GET, prefix="scope").forms
+    context = {
+        "targets": scope_tree_preview(
+            request.user, provider, scope_requests(f for f in forms if f.is_valid())
+        ),
+        "errors": row_errors(forms),
+    }
+    return render(request, "providers/_scope_preview.html", context)
+
+
+@require_GET
+def org_search(request: HttpRequest) -> HttpResponse:
+    """htmx: organisations matching ``q``, as buttons that fill step 3's organisation field."""
+    query = request.GET.get("q", "")
+    context = {
+        "matches": org_matches(query, limit=ORG_SEARCH_LIMIT),
+        "searched": bool(query.strip()),
+    }
+    return render(request, "providers/_org_matches.html", context)
 
 
 @require_POST

@@ -48,6 +48,29 @@ document.addEventListener("click", (event) => {
   if (!template || !total) return;
   const index = parseInt(total.value, 10);
   const html = template.innerHTML.replace(/__prefix__/g, String(index));
-  form.querySelector("tbody[id$='-rows']").insertAdjacentHTML("beforeend", html);
+  const rows = form.querySelector("tbody[id$='-rows']");
+  rows.insertAdjacentHTML("beforeend", html);
   total.value = String(index + 1);
+  // A row may carry htmx attributes (step 3's department name lookup): let htmx see them.
+  if (window.htmx) window.htmx.process(rows.lastElementChild);
+});
+// Step 3's organisation search: a match fills the first empty organisation field (adding a
+// row when none is empty), then announces the change so the tree preview refreshes.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-fill-org]");
+  if (!button) return;
+  const form = button.closest("form");
+  const empty = () => [...form.querySelectorAll("input[data-org-field]")].find((f) => !f.value.trim());
+  let field = empty();
+  if (!field) {
+    form.querySelector("[data-add-row]")?.click();
+    field = empty();
+  }
+  if (!field) return;
+  field.value = button.getAttribute("data-fill-org");
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+  button.closest("ul").replaceChildren();
+  const search = form.querySelector("[data-org-search]");
+  if (search) search.value = "";
+  field.focus();
 });
