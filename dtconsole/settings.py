@@ -359,6 +359,9 @@ EGRESS_IP = env.str("EGRESS_IP", default="")
 # A running sync job writes a heartbeat at least this often (seconds) while it works; one
 # silent for longer is taken to have lost its worker and is resumed by the watchdog.
 SYNC_STALE_SECONDS = env.int("SYNC_STALE_SECONDS", default=60)
+# A worker not seen for this long is reported missing (banner, dashboard, /healthz). The
+# watchdog schedule beats every minute, so this allows for one late beat.
+WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=90)
 # Threads that apply user changes in parallel during a sync (the client's pacing still
 # keeps every API path under the provider's calls per second). 1 applies one at a time.
 SYNC_THREADS = env.int("SYNC_THREADS", default=4)

@@ -60,3 +60,18 @@ def test_a_due_schedule_starts_a_full_sync_once(provider):
     (started,) = watchdog.start_scheduled_syncs()
     assert SyncJob.objects.get(pk=started).trigger == "schedule"
     assert watchdog.start_scheduled_syncs() == []
+
+
+def test_the_watchdog_task_records_that_a_worker_is_alive(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dtconsole.sync import heartbeat, tasks
+    from dtconsole.sync.models import WorkerHeartbeat
+
+    assert not heartbeat.worker_alive()
+    tasks.sync_watchdog()
+    assert heartbeat.worker_alive()
+    WorkerHeartbeat.objects.update(seen_at=timezone.now() - timedelta(seconds=91))
+    assert not heartbeat.worker_alive()

@@ -319,3 +319,18 @@ class UserConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field} {self.value} held by {self.holder_userid or '?'}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a background worker (a django-q2 cluster) was last seen on a machine.
+
+    Written every minute by the watchdog schedule and whenever a worker takes a job; the
+    dashboard, the page banner and /healthz read it.
+    """
+
+    host = models.CharField(max_length=128, primary_key=True)
+    pid = models.PositiveIntegerField(default=0)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.host} seen {self.seen_at:%Y-%m-%d %H:%M:%S}"

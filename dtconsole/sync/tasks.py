@@ -1,14 +1,17 @@
 """django-q2 task entry points: thin adapters that take ids and call the engine."""
 
-from . import engine, watchdog
+from . import engine, heartbeat, watchdog
 
 
 def run_sync_job(job_id: int) -> None:
     """Run one sync job (queued by ``dtconsole.sync.services``)."""
+    heartbeat.beat()
     engine.run_job(job_id)
 
 
 def sync_watchdog() -> None:
-    """Every minute: resume jobs whose worker died, start scheduled full syncs."""
+    """Every minute: say the worker is alive, resume jobs whose worker died, start scheduled
+    full syncs."""
+    heartbeat.beat()
     watchdog.resume_stale_jobs()
     watchdog.start_scheduled_syncs()
