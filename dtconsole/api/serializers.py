@@ -690,3 +690,34 @@ class SyncEventFilterSerializer(serializers.Serializer):
         max_length=80,
         help_text="Prefix of the name, username or code, DingTalk id or mobile (case as typed).",
     )
+
+
+class ConsequenceSerializer(serializers.Serializer):
+    """What a directory change would do in one provider's DingTalk (``dry_run=true``)."""
+
+    provider = serializers.IntegerField()
+    provider_name = serializers.CharField()
+    removed_users = serializers.ListField(child=serializers.CharField())
+    removed_departments = serializers.ListField(child=serializers.CharField())
+    unlinked_users = serializers.IntegerField()
+    stops_for_approval = serializers.BooleanField()
+    summary = serializers.CharField()
+    approval = serializers.CharField()
+
+
+class DryRunSerializer(serializers.Serializer):
+    """The answer of a destructive call made with ``dry_run=true``: nothing was changed."""
+
+    dry_run = serializers.BooleanField()
+    consequences = ConsequenceSerializer(many=True)
+
+
+class DryRunQuerySerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=gettext_lazy(
+            "true: change nothing; answer what the call would remove from DingTalk, per "
+            "provider, and whether that would stop for approval."
+        ),
+    )

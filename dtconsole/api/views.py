@@ -5,7 +5,7 @@ the API writes the same audit entries and queues the same incremental syncs as t
 The services' refusals become 400/409 answers in ``dtconsole.api.exceptions``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
@@ -27,6 +27,7 @@ from dtconsole.directory import services as directory
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.providers import services as providers
 from dtconsole.providers.models import IdentityProvider
+from dtconsole.sync import consequences
 from dtconsole.sync import queries as sync_queries
 from dtconsole.sync import services as sync
 from dtconsole.sync.models import SyncEvent, SyncJob
@@ -41,6 +42,7 @@ from .pagination import IdCursorPagination
 from .preconditions import ERROR_412, ERROR_428, IF_MATCH, etag, etag_header, expected_version
 
 ERROR_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field messages or {detail}.")
+DRY_RUN = OpenApiResponse(s.DryRunSerializer, description="dry_run=true: nothing was changed.")
 ERROR_409 = OpenApiResponse(OpenApiTypes.OBJECT, description="{detail}: the action is refused.")
 BULK_400 = OpenApiResponse(s.BulkErrorSerializer, description="Nothing was written.")
 
@@ -78,6 +80,14 @@ class ApiViewSet(viewsets.GenericViewSet):
 
     def show(self, instance: Any, code: int = status.HTTP_200_OK) -> Response:
         return Response(self.get_serializer(instance).data, status=code)
+
+    def unless_dry_run(self, change: Callable[[], Any], answer: Callable[[Any], Response]):
+        """Make ``change`` and answer with ``answer(result)``; with ``?dry_run=true``, answer
+        what it would do in DingTalk instead, changing nothing."""
+        if self.query(s.DryRunQuerySerializer)["dry_run"]:
+            found = consequences.preview(change)
+            return Response({"dry_run": True, "consequences": [c.as_dict() for c in found]})
+        return answer(change())
 
 
 # --- directory -------------------------------------------------------------------------------
@@ -132,34 +142,53 @@ class OrganizationViewSet(ApiViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         return self.update(request, pk, partial=True)
 
-    @extend_schema(responses={204: None, 400: ERROR_400})
+    @extend_schema(
+        parameters=[s.DryRunQuerySerializer], responses={204: None, 200: DRY_RUN, 400: ERROR_400}
+    )
     def destroy(self, request: Request, pk: str) -> Response:
-        directory.organization_delete(request.user, self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        org = self.get_object()
+        return self.unless_dry_run(
+            lambda: directory.organization_delete(request.user, org), _no_content
+        )
 
     @extend_schema(
         request=s.OrganizationMoveSerializer,
+        parameters=[s.DryRunQuerySerializer],
         responses={200: s.OrganizationSerializer, 400: ERROR_400},
     )
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
-        """Move the organisation and its subtree under ``parent`` (null: top level)."""
+        """Move the organisation and its subtree under ``parent`` (null: top level);
+        ``dry_run=true`` answers what that would remove from DingTalk instead."""
         org = self.get_object()
         parent = self.valid(s.OrganizationMoveSerializer)["parent"]
         try:
-            return self.show(directory.organization_move(request.user, org, parent))
+            return self.unless_dry_run(
+                lambda: directory.organization_move(request.user, org, parent), self.show
+            )
         except directory.DirectoryError as exc:  # the refusal is about the parent chosen
             raise ValidationError({"parent": [str(exc)]}) from exc
 
     @extend_schema(
         request=s.OrganizationBulkItemSerializer(many=True),
+        parameters=[s.DryRunQuerySerializer],
         responses={200: s.BulkResultSerializer, 400: BULK_400},
     )
     @action(detail=False, methods=["post"])
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update organisations keyed by code, parents by code; all or nothing."""
         items = _bulk_items(request, s.OrganizationBulkItemSerializer)
-        return Response(bulk.organizations_bulk_upsert(request.user, items).as_dict())
+        return self.unless_dry_run(
+            lambda: bulk.organizations_bulk_upsert(request.user, items), _bulk_answer
+        )
+
+
+def _no_content(_result: Any) -> Response:
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _bulk_answer(result: bulk.BulkResult) -> Response:
+    return Response(result.as_dict())
 
 
 def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dict[str, Any]]:
@@ -223,18 +252,24 @@ class AccountViewSet(ApiViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         return self.update(request, pk, partial=True)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(parameters=[s.DryRunQuerySerializer], responses={204: None, 200: DRY_RUN})
     def destroy(self, request: Request, pk: str) -> Response:
-        directory.account_delete(request.user, self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        account = self.get_object()
+        return self.unless_dry_run(
+            lambda: directory.account_delete(request.user, account), _no_content
+        )
 
-    @extend_schema(request=None, responses={200: s.AccountSerializer})
+    @extend_schema(
+        request=None, parameters=[s.DryRunQuerySerializer], responses={200: s.AccountSerializer}
+    )
     @action(detail=True, methods=["post"])
     def disable(self, request: Request, pk: str) -> Response:
-        """Disable the account (it leaves DingTalk on the next sync)."""
+        """Disable the account: it leaves DingTalk by each provider's deletion policy
+        (``dry_run=true`` answers what that removes, changing nothing)."""
         account = self.get_object()
-        return self.show(
-            directory.account_set_status(request.user, account, Account.Status.DISABLED)
+        return self.unless_dry_run(
+            lambda: directory.account_set_status(request.user, account, Account.Status.DISABLED),
+            self.show,
         )
 
     @extend_schema(request=None, responses={200: s.AccountSerializer})
@@ -246,13 +281,16 @@ class AccountViewSet(ApiViewSet):
 
     @extend_schema(
         request=s.AccountBulkItemSerializer(many=True),
+        parameters=[s.DryRunQuerySerializer],
         responses={200: s.BulkResultSerializer, 400: BULK_400},
     )
     @action(detail=False, methods=["post"])
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update accounts keyed by username, organisations as codes; all or nothing."""
         items = _bulk_items(request, s.AccountBulkItemSerializer)
-        return Response(bulk.accounts_bulk_upsert(request.user, items).as_dict())
+        return self.unless_dry_run(
+            lambda: bulk.accounts_bulk_upsert(request.user, items), _bulk_answer
+        )
 
 
 class MembershipViewSet(ApiViewSet):
@@ -290,10 +328,12 @@ class MembershipViewSet(ApiViewSet):
         )
         return self.show(membership, status.HTTP_201_CREATED)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(parameters=[s.DryRunQuerySerializer], responses={204: None, 200: DRY_RUN})
     def destroy(self, request: Request, pk: str) -> Response:
-        directory.membership_remove(request.user, self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        membership = self.get_object()
+        return self.unless_dry_run(
+            lambda: directory.membership_remove(request.user, membership), _no_content
+        )
 
     @extend_schema(request=None, responses={200: s.MembershipSerializer})
     @action(detail=True, methods=["post"])

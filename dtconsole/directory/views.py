@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from dtconsole.access import roles
 from dtconsole.access.decorators import page_requires
+from dtconsole.sync import consequences
 
 from . import queries, services
 from .forms import (
@@ -33,6 +34,16 @@ from .models import Account, Membership, Organization
 
 PER_PAGE = 50
 LOOKUP_LIMIT = 20
+
+
+def _consequences(change) -> dict[str, Any]:
+    """The template context of what ``change`` would do in DingTalk (it is not made). A
+    change the service refuses has none: making it for real then shows the refusal."""
+    try:
+        found = consequences.preview(change)
+    except (services.ValidationError, services.DirectoryError):
+        found = []
+    return {"consequences": found, "removes": consequences.removes_anything(found)}
 
 
 def _posted(request: HttpRequest) -> Any:
@@ -130,14 +141,23 @@ def org_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @page_requires(roles.CHANGE_DIRECTORY)
 def org_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Choose the new parent; a move that removes something from DingTalk (out of a scope)
+    shows what first and needs a second confirmation."""
     org = get_object_or_404(Organization, pk=pk)
     form = OrganizationMoveForm(_posted(request))
-    if form.is_valid() and form.run(
-        services.organization_move, request.user, org, form.cleaned_data["parent"]
-    ):
-        messages.success(request, _("Organisation “%(name)s” moved.") % {"name": org.name})
-        return redirect("directory:org_detail", pk=org.pk)
-    context = {"org": org, "ancestors": queries.ancestors(org)}
+    context: dict[str, Any] = {"org": org, "ancestors": queries.ancestors(org)}
+    if form.is_valid():
+        parent = form.cleaned_data["parent"]
+        if request.POST.get("confirm") != "1":
+            preview = _consequences(
+                lambda: services.organization_move(request.user, copy(org), parent)
+            )
+            context.update(preview, confirming=preview["removes"])
+        if not context.get("confirming") and form.run(
+            services.organization_move, request.user, org, parent
+        ):
+            messages.success(request, _("Organisation “%(name)s” moved.") % {"name": org.name})
+            return redirect("directory:org_detail", pk=org.pk)
     return _form_page(request, "directory/org_move.html", context, form)
 
 
@@ -146,6 +166,7 @@ def org_delete(request: HttpRequest, pk: int) -> HttpResponse:
     org = get_object_or_404(Organization.objects.select_related("parent"), pk=pk)
     if request.method != "POST":
         context = {"org": org, "direct_members": queries.member_counts(org)[0]}
+        context.update(_consequences(lambda: services.organization_delete(request.user, copy(org))))
         return render(request, "directory/org_confirm_delete.html", context)
     try:
         members = services.organization_delete(request.user, org)
@@ -215,9 +236,21 @@ def _set_status(request: HttpRequest, pk: int, status: str, message: str) -> Htt
     return redirect("directory:account_detail", pk=pk)
 
 
-@require_POST
+@page_requires(roles.CHANGE_DIRECTORY)
 def account_disable(request: HttpRequest, pk: int) -> HttpResponse:
-    return _set_status(request, pk, Account.Status.DISABLED, _("Account “%(a)s” disabled."))
+    """Confirm, seeing what leaves DingTalk, then disable."""
+    if request.method == "POST":
+        return _set_status(request, pk, Account.Status.DISABLED, _("Account “%(a)s” disabled."))
+    account = get_object_or_404(Account, pk=pk)
+    context = {"account": account}
+    context.update(
+        _consequences(
+            lambda: services.account_set_status(
+                request.user, copy(account), Account.Status.DISABLED
+            )
+        )
+    )
+    return render(request, "directory/account_confirm_disable.html", context)
 
 
 @require_POST
@@ -231,6 +264,7 @@ def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         memberships = account.memberships.count()
         context = {"account": account, "memberships": memberships}
+        context.update(_consequences(lambda: services.account_delete(request.user, copy(account))))
         return render(request, "directory/account_confirm_delete.html", context)
     services.account_delete(request.user, account)
     messages.success(request, _("Account “%(a)s” deleted.") % {"a": account.username})
@@ -269,9 +303,16 @@ def membership_set_primary(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("directory:account_detail", pk=membership.account_id)
 
 
-@require_POST
+@page_requires(roles.CHANGE_DIRECTORY)
 def membership_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm, seeing what the removal does in DingTalk, then remove."""
     membership = _membership(pk)
+    if request.method != "POST":
+        context = {"membership": membership, "account": membership.account}
+        context.update(
+            _consequences(lambda: services.membership_remove(request.user, _membership(pk)))
+        )
+        return render(request, "directory/membership_confirm_remove.html", context)
     services.membership_remove(request.user, membership)
     messages.success(request, _("Removed from “%(org)s”.") % {"org": membership.organization})
     return redirect("directory:account_detail", pk=membership.account_id)

@@ -29,6 +29,9 @@ def record_changes(object_type: str, ids: Iterable[int]) -> None:
     ids = {int(i) for i in ids}
     if not ids:
         return
+    from .consequences import collect
+
+    collect(object_type, ids)  # a preview of consequences is watching
     providers = list(
         IdentityProvider.objects.filter(
             incremental_enabled=True, step=IdentityProvider.Step.DONE
