@@ -10,16 +10,23 @@ from .engine import Rule
 
 __all__ = ["DEFAULT_MATCH_KEYS", "DEFAULT_RULES"]
 
+
+def N_(text: str) -> str:  # noqa: N802
+    """Marks a default display name for the catalogue (``make messages --keyword=N_``): it
+    is stored in English, and pages show it translated while it is unchanged."""
+    return text
+
+
 DEFAULT_RULES: tuple[Rule, ...] = (
-    Rule(target="name", source_kind="attribute", source="display_name", display_name="Name"),
-    Rule(target="mobile", source_kind="attribute", source="mobile", display_name="Mobile"),
-    Rule(target="email", source_kind="attribute", source="email", display_name="Email"),
-    Rule(target="title", source_kind="attribute", source="title", display_name="Position"),
+    Rule(target="name", source_kind="attribute", source="display_name", display_name=N_("Name")),
+    Rule(target="mobile", source_kind="attribute", source="mobile", display_name=N_("Mobile")),
+    Rule(target="email", source_kind="attribute", source="email", display_name=N_("Email")),
+    Rule(target="title", source_kind="attribute", source="title", display_name=N_("Position")),
     Rule(
         target="job_number",
         source_kind="attribute",
         source="job_number",
-        display_name="Employee ID",
+        display_name=N_("Employee ID"),
     ),
     # The DingTalk userid is the account's username, so that logging on to DingTalk with a
     # directory account finds the same person (the seed's "Important" note). DingTalk userids
@@ -29,7 +36,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         source_kind="attribute",
         source="username",
         apply="create_only",
-        display_name="UserID",
+        display_name=N_("UserID"),
     ),
 )
 

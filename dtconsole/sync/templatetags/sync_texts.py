@@ -2,6 +2,7 @@
 
 from django import template
 
+from dtconsole.dingtalk_texts import translate
 from dtconsole.sync.texts import render
 
 register = template.Library()
@@ -10,3 +11,10 @@ register = template.Library()
 @register.filter
 def text(msgid: str, args=None) -> str:
     return render(msgid or "", args or {})
+
+
+@register.filter
+def catalogue(value: str) -> str:
+    """A stored English text the catalogue knows (a default field name), in the reader's
+    language; anything else (an admin's own name) as it is."""
+    return translate(value or "")
