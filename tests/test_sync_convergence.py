@@ -99,6 +99,32 @@ def test_moving_an_organisation_out_of_scope_removes_its_member_then_its_departm
     assert_a_full_sync_writes_nothing(sandbox, provider)
 
 
+def test_a_subtree_moved_twice_then_out_of_scope_is_deleted_children_first(
+    sandbox, tree, django_capture_on_commit_callbacks
+):
+    """Found by the model-based test: after a move, a child's link still held its old depth,
+    and deleting the moved subtree tried the parent first (60006)."""
+    provider, b, child = tree["provider"], tree["b"], tree["child"]
+    grandchild = edit(
+        django_capture_on_commit_callbacks,
+        directory.organization_create,
+        name="Grandchild",
+        parent=child,
+        code="gc",
+    )
+    run_queued()
+    edit(django_capture_on_commit_callbacks, directory.organization_move, b, tree["a"])
+    run_queued()  # B moves (its link's depth is updated); Child and Grandchild do not move
+    edit(django_capture_on_commit_callbacks, directory.organization_move, b, tree["out"])
+    (job,) = run_queued()
+    assert job.status == "succeeded", list(
+        SyncEvent.objects.filter(job=job, status="failed").values_list("detail", flat=True)
+    )
+    names = set(ids_by_name(sandbox, provider))
+    assert not {"B", "Child", grandchild.name} & names
+    assert_a_full_sync_writes_nothing(sandbox, provider)
+
+
 @pytest.fixture
 def targeted(sandbox):
     """A scope targeting a department under the root, and a DingTalk department outside it."""

@@ -367,7 +367,9 @@ def test_the_event_list_shows_the_error_hint_and_links(admin_client):
     assert reverse("sync:job_detail", args=[job.pk]) in html
     assert reverse("sync:object_timeline", args=["user", 41]) in html
     assert "60104" in html and "mobile already used" in html
-    assert "Free the mobile in DingTalk." in html and "<code>mobile</code>, <code>name</code>" in html
+    assert (
+        "Free the mobile in DingTalk." in html and "<code>mobile</code>, <code>name</code>" in html
+    )
     assert event.get_status_display() in html
 
 

@@ -412,7 +412,8 @@ class Planner:
 
     def _plan_dept_deletions(self) -> None:
         links = [link for ref, link in self.dept_links.items() if ref not in self.source.orgs]
-        for link in sorted(links, key=lambda link: -link.depth):
+        levels = self._levels(links)
+        for link in sorted(links, key=lambda link: (-levels[link.dept_id], -link.depth)):
             self.plan.dept_deletions.append(
                 Op(
                     object_type=DEPT,
@@ -425,6 +426,24 @@ class Planner:
                     note=_kept_note(self.settings.delete, False),
                 )
             )
+
+    def _levels(self, links: list[DepartmentLink]) -> dict[int, int]:
+        """How deep each department to delete lies below the others being deleted, from
+        DingTalk's parents (a full sync's read, else the parent last pushed): children go
+        first. A link's stored depth is the organisation's at its last push, which a move of
+        an ancestor does not update."""
+        parents = {}
+        for link in links:
+            dept = self.remote.depts.get(link.dept_id) if self.remote is not None else None
+            parents[link.dept_id] = dept.parent_id if dept else link.last_payload.get("parent_id")
+
+        def level(dept_id: int, seen: frozenset = frozenset()) -> int:
+            parent = parents.get(dept_id)
+            if parent not in parents or parent in seen:
+                return 0
+            return 1 + level(parent, seen | {dept_id})
+
+        return {dept_id: level(dept_id) for dept_id in parents}
 
 
 def _kept_note(delete: bool, adopted: bool) -> Text | None:
