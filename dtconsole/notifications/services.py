@@ -12,6 +12,7 @@ DingTalk or the mail server and records the outcome.
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -247,7 +248,7 @@ def notification_check_delivery(actor, notification: Notification) -> Notificati
 
 # --- telling people (on a worker, as the console) -------------------------------------------
 
-JOB_KINDS = (Kind.JOB_FAILED, Kind.JOB_AWAITING_APPROVAL)
+JOB_EVENTS = (Kind.JOB_FAILED, Kind.JOB_AWAITING_APPROVAL)
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ class Decision:
 def notify_job(job_id: int, kind: str) -> list[Notification]:
     """Tell the provider's recipients that job ``job_id`` failed or awaits approval."""
     job = SyncJob.objects.select_related("provider").filter(pk=job_id).first()
-    if job is None or kind not in JOB_KINDS:
+    if job is None or kind not in JOB_EVENTS:
         return []
     return _notify(job.provider, kind, job)
 
@@ -317,22 +318,36 @@ def _channels(conf: NotificationSettings) -> list[tuple[str, list[str]]]:
     return channels
 
 
-def _message(provider, conf, kind: str, job: SyncJob | None, now) -> compose.Message | None:
+def _message(
+    provider: IdentityProvider,
+    conf: NotificationSettings,
+    kind: str,
+    job: SyncJob | None,
+    now: datetime,
+) -> compose.Message | None:
     """The message for the event, or None when a stale provider is not (or no longer) due."""
     if kind != Kind.PROVIDER_STALE:
         return compose.job_message(job, kind, now)
-    fresh = queries.freshness(provider)
     window = conf.freshness_hours
     if not window or provider.step != IdentityProvider.Step.DONE:
         return None
-    if (now - fresh.since).total_seconds() < window * 3600 or queries.stale_told(
-        provider, fresh.since
-    ):
+    fresh = queries.freshness(provider)
+    if now - fresh.since < timedelta(hours=window) or queries.stale_told(provider, fresh.since):
         return None
     return compose.stale_message(provider, fresh.since, fresh.synced, window, now)
 
 
-def _record(provider, kind, job, channel, recipients, message, outcome, detail, now):
+def _record(
+    provider: IdentityProvider,
+    kind: str,
+    job: SyncJob | None,
+    channel: str,
+    recipients: list[str],
+    message: compose.Message,
+    outcome: str,
+    detail: Text,
+    now: datetime,
+) -> Notification:
     title, title_args = stored(message.title)
     detail_msgid, detail_args = stored(detail)
     return Notification.objects.create(
