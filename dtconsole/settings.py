@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "dtconsole.providers",
     "dtconsole.sync",
     "dtconsole.audit",
+    "dtconsole.notifications",
     "mappings",
     "dtconsole.api",
 ]
@@ -365,3 +366,15 @@ WORKER_STALE_SECONDS = env.int("WORKER_STALE_SECONDS", default=90)
 # Threads that apply user changes in parallel during a sync (the client's pacing still
 # keeps every API path under the provider's calls per second). 1 applies one at a time.
 SYNC_THREADS = env.int("SYNC_THREADS", default=4)
+
+# Email, for notifications (dtconsole.notifications): sent only where it is configured, that
+# is EMAIL_HOST is set or EMAIL_BACKEND names another backend than SMTP (console, file, …).
+# The timeout keeps a worker from hanging on a mail server that does not answer.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="dtconsole@localhost")

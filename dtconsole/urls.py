@@ -18,6 +18,7 @@ urlpatterns = [
     path("providers/", include("dtconsole.providers.urls")),
     path("sync/", include("dtconsole.sync.urls")),
     path("audit/", include("dtconsole.audit.urls")),
+    path("notifications/", include("dtconsole.notifications.urls")),
     path("users/", include("dtconsole.access.urls")),
     path("no-access/", no_access, name="no_access"),
     path("api/", include("dtconsole.api.urls")),

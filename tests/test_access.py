@@ -14,6 +14,7 @@ from dtconsole.api import bulk
 from dtconsole.audit.models import AuditEntry
 from dtconsole.directory import imports
 from dtconsole.directory import services as directory
+from dtconsole.notifications import services as notifications
 from dtconsole.providers import services as providers
 from dtconsole.sync import services as sync
 from tests.factories import make_account, make_org, make_user
@@ -27,6 +28,7 @@ MODULES = {
     "access": access,
     "imports": imports,
     "bulk": bulk,
+    "notifications": notifications,
 }
 
 # The lowest role each service is for, written from the product's roles.
@@ -65,6 +67,8 @@ SERVICES = {
     "access.user_create": "administrator",
     "access.user_set_role": "administrator",
     "access.user_set_active": "administrator",
+    "notifications.notification_settings_update": "administrator",
+    "notifications.notification_check_delivery": "administrator",
 }
 ORDER = [None, "viewer", "operator", "administrator"]
 

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from dtconsole.access.services import SYSTEM
 from dtconsole.directory import imports
+from dtconsole.notifications.models import Notification
 from dtconsole.sync.models import SyncEvent, SyncJob
 from tests.api_helpers import token_client
 from tests.factories import PASSWORD, make_account, make_org, make_provider, make_user
@@ -105,6 +106,10 @@ PAGES: dict[str, Row] = {
     "sync:object_timeline": Row(VIEWER, args=("user", "ann")),
     "sync:object_repush": Row(OPERATOR, "post", ("user", "ann"), {"provider": "provider"}),
     "sync:dingtalk_view": Row(VIEWER, args=("provider",)),
+    # notifications
+    "notifications:settings": Row(ADMIN, args=("provider",)),
+    "notifications:recipient_search": Row(ADMIN, args=("provider",), query="q=ann"),
+    "notifications:check_delivery": Row(ADMIN, "post", ("notification",)),
     # audit, users
     "audit:list": Row(VIEWER),
     "access:user_list": Row(ADMIN),
@@ -240,6 +245,9 @@ def world(sandbox):
         "queued": queued,
         "waiting": waiting,
         "batch": batch,
+        "notification": Notification.objects.create(
+            provider=provider, kind="job_failed", channel="dingtalk", outcome="sent", task_id=1
+        ),
         "target": make_user("target", "viewer"),
         "kind": "organizations",
         "user": "user",

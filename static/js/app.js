@@ -74,3 +74,22 @@ document.addEventListener("click", (event) => {
   if (search) search.value = "";
   field.focus();
 });
+// Notification recipients: a search match adds its userid to the recipients field (once),
+// and Enter in the search box searches instead of submitting the settings.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-recipient]");
+  if (!button) return;
+  const field = button.closest("form")?.querySelector("textarea[name='dingtalk_userids']");
+  if (!field) return;
+  const userid = button.getAttribute("data-add-recipient");
+  const chosen = field.value.split(/[\s,;，；、]+/).filter(Boolean);
+  if (!chosen.includes(userid)) chosen.push(userid);
+  field.value = chosen.join(", ");
+  button.closest("ul").replaceChildren();
+  const search = button.closest("form").querySelector("[data-recipient-search]");
+  if (search) search.value = "";
+  field.focus();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && event.target.matches("[data-recipient-search]")) event.preventDefault();
+});
