@@ -42,7 +42,8 @@ def test_save_and_sync_then_an_edit_reach_dingtalk_through_a_worker(
     try:
         bind(page, live_server, app, sandbox.url, "co")
         page.wait_for_selector("text=Sync job")
-        wait_for(lambda: SyncJob.objects.filter(status="succeeded").exists(), 60, "the full sync")
+        # Generous: a loaded CI machine starts the worker and runs the job more slowly.
+        wait_for(lambda: SyncJob.objects.filter(status="succeeded").exists(), 120, "the full sync")
         depts, users = dingtalk(sandbox, app["corp_id"])
         names = {d["name"]: d for d in depts.values()}
         assert names["Platform"]["parent_id"] == names["研发中心"]["dept_id"]
@@ -54,10 +55,10 @@ def test_save_and_sync_then_an_edit_reach_dingtalk_through_a_worker(
         page.click("main button[type=submit]")
         wait_for(
             lambda: dingtalk(sandbox, app["corp_id"])[1]["e2e0"].get("title") == "Staff Engineer",
-            20,
+            30,
             "the edit in DingTalk",
         )
-        assert time.monotonic() - started < 20
+        assert time.monotonic() - started < 30
     finally:
         kill(worker)
     page.goto(f"{live_server.url}/sync/objects/user/{people[0].pk}/")
