@@ -7,15 +7,12 @@ the sync engine can fall back on them. Display names are stored as user-editable
 from __future__ import annotations
 
 from .engine import Rule
+from .messages import N_
 
 __all__ = ["DEFAULT_MATCH_KEYS", "DEFAULT_RULES"]
 
-
-def N_(text: str) -> str:  # noqa: N802
-    """Marks a default display name for the catalogue (``make messages --keyword=N_``): it
-    is stored in English, and pages show it translated while it is unchanged."""
-    return text
-
+# Display names are marked for the catalogue (``make messages --keyword=N_``): each is stored
+# in English, and pages show it translated while it is unchanged.
 
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(target="name", source_kind="attribute", source="display_name", display_name=N_("Name")),

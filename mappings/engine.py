@@ -7,7 +7,8 @@ field catalogue (``connectors.dingtalk.fields``) supplies field types, maximum l
 fields are required on create and which are immutable.
 
 Every error is a ``FieldError`` whose message starts with the field identity that failed,
-e.g. ``mobile: expression error at column 7: unknown function "lowr"``.
+e.g. ``mobile: expression error at column 7: unknown function "lowr"``. Its ``text`` is the
+same message as a structured text (``mappings.messages.Msg``) the console translates.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -27,12 +28,13 @@ from .expressions import (
     NAMES,
     Expression,
     ExpressionError,
-    check_name,
     compile_expression,
     is_empty,
+    name_problem,
     resolve_name,
     to_text,
 )
+from .messages import N_, Msg
 
 __all__ = [
     "ATTRIBUTES",
@@ -55,19 +57,20 @@ ATTRIBUTES: tuple[str, ...] = NAMES
 #: DingTalk user fields a mapping must not set, and why. The sync engine owns departments
 #: (from memberships) and the update controls; enterprise-account fields and passwords are
 #: out of scope; custom attributes are separate extension rules, collected into `extension`.
+#: Each reason is a msgid (English, marked for the catalogue).
 FORBIDDEN_TARGETS: dict[str, str] = {
-    "dept_id_list": "set by the sync engine from the account's memberships",
-    "dept_order_list": "set by the sync engine from the account's memberships",
-    "dept_title_list": "set by the sync engine from the account's memberships",
-    "dept_position_list": "set by the sync engine from the account's memberships",
-    "extension": "map each custom attribute as its own extension field instead",
-    "extension_i18n": "not supported by field mappings",
-    "ext_attrs_update_mode": "controlled by the sync engine",
-    "force_update_fields": "controlled by the sync engine",
-    "exclusive_account": "enterprise (exclusive) accounts are not supported",
-    "exclusive_account_type": "enterprise (exclusive) accounts are not supported",
-    "login_id": "enterprise (exclusive) accounts are not supported",
-    "init_password": "passwords are never part of a field mapping",
+    "dept_id_list": N_("set by the sync engine from the account's memberships"),
+    "dept_order_list": N_("set by the sync engine from the account's memberships"),
+    "dept_title_list": N_("set by the sync engine from the account's memberships"),
+    "dept_position_list": N_("set by the sync engine from the account's memberships"),
+    "extension": N_("map each custom attribute as its own extension field instead"),
+    "extension_i18n": N_("not supported by field mappings"),
+    "ext_attrs_update_mode": N_("controlled by the sync engine"),
+    "force_update_fields": N_("controlled by the sync engine"),
+    "exclusive_account": N_("enterprise (exclusive) accounts are not supported"),
+    "exclusive_account_type": N_("enterprise (exclusive) accounts are not supported"),
+    "login_id": N_("enterprise (exclusive) accounts are not supported"),
+    "init_password": N_("passwords are never part of a field mapping"),
 }
 
 #: Field types the engine can produce; other types (lists, objects, numbers) are not mappable.
@@ -155,10 +158,20 @@ class Rule:
 
 @dataclass(frozen=True)
 class FieldError:
-    """A problem with one field; ``message`` starts with the field identity."""
+    """A problem with one field; ``message`` starts with the field identity.
+
+    ``text`` is the message as a structured text: ``str(text) == message``, and the console
+    shows ``text.as_dict()`` in the reader's language. An error built by hand without one gets
+    its message as an untranslated text. Errors compare by target and message only.
+    """
 
     target: str
     message: str
+    text: Msg = field(default=Msg(""), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.text.msgid:
+            object.__setattr__(self, "text", Msg(self.message))
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,10 @@ class MappingResult:
 
 class _Invalid(Exception):
     """A value DingTalk would refuse; the message does not yet name the field."""
+
+    def __init__(self, text: Msg) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,8 +240,8 @@ def validate_rules(rules: Sequence[Rule]) -> tuple[FieldError, ...]:
     mapped = {rule.target for rule in rules if not rule.is_extension}
     for target in REQUIRED_ON_CREATE:
         if target not in mapped:
-            message = "DingTalk requires this field to create a user; add a rule for it"
-            errors.append(_error(target, message))
+            message = N_("DingTalk requires this field to create a user; add a rule for it")
+            errors.append(_error(target, Msg(message)))
     return tuple(errors)
 
 
@@ -235,7 +252,8 @@ def _rule_errors(rules: Sequence[Rule]) -> list[tuple[int, FieldError]]:
     for index, rule in enumerate(rules):
         message = _check_rule(rule)
         if message is None and rule.target in first_row:
-            message = f"mapped more than once (rows {first_row[rule.target] + 1} and {index + 1})"
+            rows = {"first": first_row[rule.target] + 1, "second": index + 1}
+            message = Msg(N_("mapped more than once (rows %(first)s and %(second)s)"), rows)
         first_row.setdefault(rule.target, index)
         if message is not None:
             found.append((index, _error(rule.target, message)))
@@ -243,63 +261,81 @@ def _rule_errors(rules: Sequence[Rule]) -> list[tuple[int, FieldError]]:
 
 
 @lru_cache(maxsize=1024)
-def _check_rule(rule: Rule) -> str | None:
+def _check_rule(rule: Rule) -> Msg | None:
     """The first problem of one rule on its own, or None."""
     problem = _check_target(rule) or _check_kind(rule) or _check_source(rule)
     if problem:
         return problem
-    for label, value in (("the constant", _constant(rule)), ("the default", rule.default)):
+    checks = (
+        (N_("the constant is invalid: %(problem)s"), _constant(rule)),
+        (N_("the default is invalid: %(problem)s"), rule.default),
+    )
+    for message, value in checks:
         if value and not is_empty(value):
             try:
                 _wire_value(rule, value)
             except _Invalid as exc:
-                return f"{label} is invalid: {exc}"
+                return Msg(message, {"problem": exc.text})
     return None
 
 
-def _check_target(rule: Rule) -> str | None:
+def _check_target(rule: Rule) -> Msg | None:
     target = rule.target
     if not target or target != target.strip():
-        return "the field identity is empty or has spaces around it"
+        return Msg(N_("the field identity is empty or has spaces around it"))
     if rule.is_extension:
         return None
     if target in FORBIDDEN_TARGETS:
-        return f"cannot be mapped: {FORBIDDEN_TARGETS[target]}"
+        reason = Msg(FORBIDDEN_TARGETS[target])
+        return Msg(N_("cannot be mapped: %(reason)s"), {"reason": reason})
     spec = user_field(target)
     if spec is None or not is_known_user_field(target):
-        hint = _did_you_mean(target, [*USER_FIELDS])
-        return f"not a DingTalk user field{hint}; mark it as an extension field if it is custom"
+        return _not_a_user_field(target)
     if spec.type not in _MAPPABLE_TYPES:
-        return f"cannot be mapped: its DingTalk type is {spec.type}"
+        return Msg(N_("cannot be mapped: its DingTalk type is %(type)s"), {"type": spec.type})
     if not spec.updatable and rule.apply != "create_only":
-        return "DingTalk never changes this field after creation; apply the rule on create only"
+        message = N_(
+            "DingTalk never changes this field after creation; apply the rule on create only"
+        )
+        return Msg(message)
     return None
 
 
-def _check_kind(rule: Rule) -> str | None:
+def _not_a_user_field(target: str) -> Msg:
+    close = difflib.get_close_matches(target, [*USER_FIELDS], n=1)
+    if not close:
+        plain = N_("not a DingTalk user field; mark it as an extension field if it is custom")
+        return Msg(plain)
+    hinted = N_(
+        'not a DingTalk user field (did you mean "%(suggestion)s"?); '
+        "mark it as an extension field if it is custom"
+    )
+    return Msg(hinted, {"suggestion": close[0]})
+
+
+def _check_kind(rule: Rule) -> Msg | None:
     if rule.source_kind not in ("attribute", "expression", "constant"):
-        return f'unknown source kind "{rule.source_kind}"'
+        return Msg(N_('unknown source kind "%(kind)s"'), {"kind": rule.source_kind})
     if rule.apply not in ("always", "create_only"):
-        return f'unknown apply mode "{rule.apply}"'
+        return Msg(N_('unknown apply mode "%(mode)s"'), {"mode": rule.apply})
     return None
 
 
-def _check_source(rule: Rule) -> str | None:
+def _check_source(rule: Rule) -> Msg | None:
     if rule.source_kind == "attribute":
         return _check_attribute(rule.source)
     if rule.source_kind == "expression":
         try:
             _compiled(rule.source)
         except ExpressionError as exc:
-            return str(exc)
+            return exc.text
     return None
 
 
-def _check_attribute(name: str) -> str | None:
+def _check_attribute(name: str) -> Msg | None:
     if not name:
-        return "no attribute chosen"
-    problem = check_name(name)
-    return problem.replace("unknown name", "unknown attribute") if problem else None
+        return Msg(N_("no attribute chosen"))
+    return name_problem(name, attribute=True)
 
 
 @lru_cache(maxsize=512)
@@ -311,13 +347,11 @@ def _constant(rule: Rule) -> str:
     return rule.source if rule.source_kind == "constant" else ""
 
 
-def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, candidates, n=1)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _error(target: str, message: str) -> FieldError:
-    return FieldError(target, f"{target or '(no field identity)'}: {message}")
+def _error(target: str, problem: Msg) -> FieldError:
+    """The error of ``target``: its message names the field first."""
+    field_name = target or Msg(N_("(no field identity)"))
+    text = Msg(N_("%(field)s: %(problem)s"), {"field": field_name, "problem": problem})
+    return FieldError(target, str(text), text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +378,7 @@ def evaluate(rules: Sequence[Rule], account: SourceAccount, *, creating: bool) -
         try:
             value = _rule_value(rule, context)
         except (ExpressionError, _Invalid) as exc:
-            errors.append(_error(rule.target, str(exc)))
+            errors.append(_error(rule.target, exc.text))
             continue
         if value is not None:
             (extension if rule.is_extension else payload)[rule.target] = value
@@ -379,12 +413,12 @@ def _add_extension(
         return
     size = len(serialize_extension(extension))
     if size > _EXTENSION_MAX:
-        keys = ", ".join(extension)
-        message = (
-            f"the custom attributes ({keys}) take {size} characters as JSON; "
-            f"DingTalk accepts at most {_EXTENSION_MAX}"
+        message = N_(
+            "the custom attributes (%(keys)s) take %(size)s characters as JSON; "
+            "DingTalk accepts at most %(limit)s"
         )
-        errors.append(_error("extension", message))
+        args = {"keys": ", ".join(extension), "size": size, "limit": _EXTENSION_MAX}
+        errors.append(_error("extension", Msg(message, args)))
         return
     payload["extension"] = extension
 
@@ -407,8 +441,13 @@ def _missing_on_create(
     for target in REQUIRED_ON_CREATE:
         if target in payload or target in failed:
             continue
-        why = "the mapped value is empty" if target in mapped else "no rule maps this field"
-        missing.append(_error(target, f"DingTalk requires a value to create a user, but {why}"))
+        if target in mapped:
+            message = N_(
+                "DingTalk requires a value to create a user, but the mapped value is empty"
+            )
+        else:
+            message = N_("DingTalk requires a value to create a user, but no rule maps this field")
+        missing.append(_error(target, Msg(message)))
     return missing
 
 
@@ -428,10 +467,11 @@ def _wire_value(rule: Rule, value: Any) -> Any:
     if spec is None:
         return text
     if spec.max_length is not None and len(text) > spec.max_length:
-        raise _Invalid(
-            f"{len(text)} characters; DingTalk accepts at most {spec.max_length} "
-            f"(value starts {_quote(text[:20])})"
+        message = N_(
+            '%(length)s characters; DingTalk accepts at most %(limit)s (value starts "%(start)s")'
         )
+        args = {"length": len(text), "limit": spec.max_length, "start": text[:20]}
+        raise _Invalid(Msg(message, args))
     _check_format(spec.name, text)
     return text
 
@@ -440,20 +480,28 @@ def _text(value: Any) -> str:
     try:
         return to_text(value)
     except TypeError as exc:
-        raise _Invalid(str(exc)) from None
+        raise _Invalid(_type_problem(exc)) from None
+
+
+def _type_problem(exc: TypeError) -> Msg:
+    """to_text's refusal as a text (its TypeError carries one)."""
+    text = getattr(exc, "text", None)
+    return text if isinstance(text, Msg) else Msg(str(exc))
 
 
 def _check_format(name: str, text: str) -> None:
     if name == "mobile" and not _is_mobile(text):
-        raise _Invalid(
-            f"{_quote(text)} is not a mobile number DingTalk accepts: use 11 digits starting "
+        message = N_(
+            '"%(value)s" is not a mobile number DingTalk accepts: use 11 digits starting '
             "13 to 19 (13800138000) or +country code-number (+852-61234567)"
         )
+        raise _Invalid(Msg(message, {"value": text}))
     if name in _EMAIL_FIELDS and not _EMAIL_RE.match(text):
-        raise _Invalid(f"{_quote(text)} is not an email address")
+        raise _Invalid(Msg(N_('"%(value)s" is not an email address'), {"value": text}))
     choices = _CHOICES.get(name)
     if choices and text not in choices:
-        raise _Invalid(f"{_quote(text)} is not one of {', '.join(choices)}")
+        args = {"value": text, "choices": ", ".join(choices)}
+        raise _Invalid(Msg(N_('"%(value)s" is not one of %(choices)s'), args))
 
 
 def _is_mobile(text: str) -> bool:
@@ -473,7 +521,7 @@ def _to_bool(value: Any) -> bool:
         return True
     if word in _FALSE_WORDS:
         return False
-    raise _Invalid(f"{_quote(word)} is not true or false")
+    raise _Invalid(Msg(N_('"%(value)s" is not true or false'), {"value": word}))
 
 
 def _to_millis(value: Any) -> int:
@@ -484,7 +532,7 @@ def _to_millis(value: Any) -> int:
         moment = _to_datetime(value)
         millis = int(moment.timestamp() * 1000)
     if millis < 1:  # DingTalk's SDK refuses hired_date < 1
-        raise _Invalid("DingTalk accepts dates after 1970-01-01 only")
+        raise _Invalid(Msg(N_("DingTalk accepts dates after 1970-01-01 only")))
     return millis
 
 
@@ -498,9 +546,6 @@ def _to_datetime(value: Any) -> dt.datetime:
         try:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
-            raise _Invalid(f"{_quote(text)} is not a date (use YYYY-MM-DD)") from None
+            message = N_('"%(value)s" is not a date (use YYYY-MM-DD)')
+            raise _Invalid(Msg(message, {"value": text})) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=_SHANGHAI)
-
-
-def _quote(text: str) -> str:
-    return f'"{text}"'

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from .messages import N_, Msg
+
 __all__ = [
     "FUNCTIONS",
     "MAX_DEPTH",
@@ -45,6 +47,7 @@ __all__ = [
     "check_name",
     "compile_expression",
     "is_empty",
+    "name_problem",
     "resolve_name",
     "to_text",
 ]
@@ -85,19 +88,44 @@ _OPERATORS = ("==", "!=", "+", "-", "(", ")", ",")
 
 
 class ExpressionError(ValueError):
-    """An expression that cannot be compiled or evaluated; ``column`` is 1-based."""
+    """An expression that cannot be compiled or evaluated; ``column`` is 1-based.
 
-    def __init__(self, message: str, column: int) -> None:
-        super().__init__(message, column)
-        self.message = message
+    ``message`` is the problem in English; ``text`` is the whole error ("expression error at
+    column 5: ...") as a structured text the console translates.
+    """
+
+    def __init__(self, problem: Msg | str, column: int) -> None:
+        super().__init__(problem, column)
+        self.message = str(problem)
         self.column = column
+        self.text = Msg(
+            N_("expression error at column %(column)s: %(problem)s"),
+            {"column": column, "problem": problem},
+        )
 
     def __str__(self) -> str:
-        return f"expression error at column {self.column}: {self.message}"
+        return str(self.text)
 
 
 class _Failure(Exception):
     """A function refused its arguments; the caller adds the column."""
+
+    def __init__(self, text: Msg) -> None:
+        super().__init__(str(text))
+        self.text = text
+
+
+class _Unusable(TypeError):
+    """A value that is not plain data, so no expression can use it."""
+
+    def __init__(self, value: Any) -> None:
+        self.text = Msg(N_("cannot use a value of type %(type)s"), {"type": type(value).__name__})
+        super().__init__(str(self.text))
+
+
+def _problem(exc: Exception) -> Msg | str:
+    """What went wrong, structured when it is one of ours (Python's own words otherwise)."""
+    return exc.text if isinstance(exc, (_Failure, _Unusable)) else str(exc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,8 +147,11 @@ def to_text(value: Any) -> str:
     if isinstance(value, dt.date):  # datetime too
         return value.isoformat()
     if isinstance(value, (list, tuple, dict)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    raise TypeError(f"cannot use a value of type {type(value).__name__}")
+        try:
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        except (TypeError, ValueError):  # something inside is not plain data
+            raise _Unusable(value) from None
+    raise _Unusable(value)
 
 
 def is_empty(value: Any) -> bool:
@@ -146,19 +177,24 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _too_long() -> Msg:
+    return Msg(N_("the result is longer than %(limit)s characters"), {"limit": MAX_RESULT_LENGTH})
+
+
 def _limited(text: str) -> str:
     if len(text) > MAX_RESULT_LENGTH:
-        raise _Failure(f"the result is longer than {MAX_RESULT_LENGTH} characters")
+        raise _Failure(_too_long())
     return text
 
 
-def _whole_number(value: Any, what: str) -> int:
+def _whole_number(value: Any, what: Msg) -> int:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise _Failure(f"{what} must be a whole number, got {to_text(value)!r}")
+        message = N_('%(what)s must be a whole number, got "%(value)s"')
+        raise _Failure(Msg(message, {"what": what, "value": to_text(value)}))
     return value
 
 
@@ -168,17 +204,33 @@ def _whole_number(value: Any, what: str) -> int:
 
 def check_name(name: str, names: Collection[str] = NAMES) -> str | None:
     """Why ``name`` cannot be read (a message), or None when it can."""
+    problem = name_problem(name, names)
+    return None if problem is None else str(problem)
+
+
+def name_problem(
+    name: str, names: Collection[str] = NAMES, *, attribute: bool = False
+) -> Msg | None:
+    """Why ``name`` cannot be read, as a structured text, or None when it can.
+
+    ``attribute``: the name is an attribute rule's source, so an unknown one is called an
+    unknown attribute rather than an unknown name.
+    """
     segments = name.split(".")
     if any(segment.startswith("_") for segment in segments):
-        return f'names starting with "_" are not allowed: "{name}"'
+        return Msg(N_('names starting with "_" are not allowed: "%(name)s"'), {"name": name})
     if name in names:
         return None
     if segments[0] == "extra":
         if len(segments) > 1 and all(segments[1:]):
             return None
-        return 'use extra.<key> or extra("key") to read an extra attribute'
-    hint = _did_you_mean(name, [*names, "extra.<key>"])
-    return f'unknown name "{name}"{hint}'
+        return Msg(N_('use extra.<key> or extra("key") to read an extra attribute'))
+    candidates = [*names, "extra.<key>"]
+    if attribute:
+        hinted = N_('unknown attribute "%(name)s"; did you mean "%(suggestion)s"?')
+        return _unknown(name, candidates, N_('unknown attribute "%(name)s"'), hinted)
+    hinted = N_('unknown name "%(name)s"; did you mean "%(suggestion)s"?')
+    return _unknown(name, candidates, N_('unknown name "%(name)s"'), hinted)
 
 
 def resolve_name(context: Mapping[str, Any], name: str) -> Any:
@@ -197,9 +249,12 @@ def resolve_name(context: Mapping[str, Any], name: str) -> Any:
     return current
 
 
-def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+def _unknown(word: str, candidates: Sequence[str], plain: str, hinted: str) -> Msg:
+    """``plain`` (a msgid with %(name)s), or ``hinted`` naming the closest candidate too."""
     close = difflib.get_close_matches(word, candidates, n=1)
-    return f'; did you mean "{close[0]}"?' if close else ""
+    if close:
+        return Msg(hinted, {"name": word, "suggestion": close[0]})
+    return Msg(plain, {"name": word})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,34 +266,36 @@ def _replace(text: Any, old: Any, new: Any) -> str:
     if not old:
         return text
     if len(text) + text.count(old) * (len(new) - len(old)) > MAX_RESULT_LENGTH:
-        raise _Failure(f"the result is longer than {MAX_RESULT_LENGTH} characters")
+        raise _Failure(_too_long())
     return text.replace(old, new)
 
 
 def _left(text: Any, count: Any) -> str:
-    n = _whole_number(count, "the count")
+    n = _whole_number(count, Msg(N_("the count")))
     return to_text(text)[: max(n, 0)]
 
 
 def _right(text: Any, count: Any) -> str:
-    n, value = _whole_number(count, "the count"), to_text(text)
+    n, value = _whole_number(count, Msg(N_("the count"))), to_text(text)
     return value[len(value) - n :] if n > 0 else ""
 
 
 def _substr(text: Any, start: Any, length: Any = None) -> str:
-    begin = _whole_number(start, "the start")
+    begin = _whole_number(start, Msg(N_("the start")))
     if begin < 1:
-        raise _Failure("the start counts from 1")
+        raise _Failure(Msg(N_("the start counts from 1")))
     value = to_text(text)[begin - 1 :]
-    return value if length is None else value[: max(_whole_number(length, "the length"), 0)]
+    if length is None:
+        return value
+    return value[: max(_whole_number(length, Msg(N_("the length"))), 0)]
 
 
 def _split_part(text: Any, separator: Any, index: Any) -> str:
-    sep, position = to_text(separator), _whole_number(index, "the index")
+    sep, position = to_text(separator), _whole_number(index, Msg(N_("the index")))
     if not sep:
-        raise _Failure("the separator is empty")
+        raise _Failure(Msg(N_("the separator is empty")))
     if position < 1:
-        raise _Failure("the index counts from 1")
+        raise _Failure(Msg(N_("the index counts from 1")))
     parts = to_text(text).split(sep)
     return parts[position - 1] if position <= len(parts) else ""
 
@@ -256,7 +313,9 @@ def _as_date(value: Any) -> dt.date | None:
     try:
         return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise _Failure(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+        raise _Failure(
+            Msg(N_('"%(value)s" is not a date (use YYYY-MM-DD)'), {"value": text})
+        ) from None
 
 
 _DATE_TOKENS = re.compile(r"YYYY|YY|MM|DD")
@@ -301,15 +360,19 @@ FUNCTIONS: dict[str, _Function] = {
 }
 
 
-def _arity_message(name: str, spec: _Function, given: int) -> str:
+def _arity_message(name: str, spec: _Function, given: int) -> Msg:
+    """E.g. "substr() takes 2 to 3 arguments, got 1"; one whole sentence per case."""
+    args = {"function": name, "min": spec.min_args, "given": given}
     if spec.max_args is None:
-        expected = f"at least {spec.min_args}"
-    elif spec.min_args == spec.max_args:
-        expected = f"{spec.min_args}"
-    else:
-        expected = f"{spec.min_args} to {spec.max_args}"
-    plural = "" if expected.endswith(" 1") or expected == "1" else "s"
-    return f"{name}() takes {expected} argument{plural}, got {given}"
+        if spec.min_args == 1:
+            return Msg(N_("%(function)s() takes at least %(min)s argument, got %(given)s"), args)
+        return Msg(N_("%(function)s() takes at least %(min)s arguments, got %(given)s"), args)
+    if spec.min_args == spec.max_args:
+        if spec.min_args == 1:
+            return Msg(N_("%(function)s() takes %(min)s argument, got %(given)s"), args)
+        return Msg(N_("%(function)s() takes %(min)s arguments, got %(given)s"), args)
+    args["max"] = spec.max_args
+    return Msg(N_("%(function)s() takes %(min)s to %(max)s arguments, got %(given)s"), args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +407,8 @@ class _Concat:
             texts = [to_text(part.evaluate(context)) for part in self.parts]
             return _limited("".join(texts))
         except (_Failure, TypeError) as exc:
-            raise ExpressionError(f"+: {exc}", self.column) from None
+            problem = Msg(N_("+: %(problem)s"), {"problem": _problem(exc)})
+            raise ExpressionError(problem, self.column) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +423,7 @@ class _Compare:
         try:
             equal = a == b if _is_number(a) and _is_number(b) else to_text(a) == to_text(b)
         except TypeError as exc:
-            raise ExpressionError(str(exc), self.column) from None
+            raise ExpressionError(_problem(exc), self.column) from None
         return equal != self.negate
 
 
@@ -401,7 +465,10 @@ class _Call:
             result = FUNCTIONS[self.name].impl(*values)
             return _limited(result) if isinstance(result, str) else result
         except (_Failure, TypeError, ValueError) as exc:
-            raise ExpressionError(f"{self.name}(): {exc}", self.column) from None
+            args = {"function": self.name, "problem": _problem(exc)}
+            raise ExpressionError(
+                Msg(N_("%(function)s(): %(problem)s"), args), self.column
+            ) from None
 
 
 def _read_extra(context: Mapping[str, Any], key: Any) -> Any:
@@ -445,7 +512,7 @@ def _read_word(text: str, pos: int) -> tuple[_Token, int]:
     for operator in _OPERATORS:
         if text.startswith(operator, pos):
             return _Token("op", operator, column), pos + len(operator)
-    raise ExpressionError(f'unexpected character "{text[pos]}"', column)
+    raise ExpressionError(Msg(N_('unexpected character "%(char)s"'), {"char": text[pos]}), column)
 
 
 def _read_string(text: str, start: int) -> tuple[_Token, int]:
@@ -457,13 +524,14 @@ def _read_string(text: str, start: int) -> tuple[_Token, int]:
         if char == "\\":
             escaped = text[pos + 1 : pos + 2]
             if escaped not in _ESCAPES:
-                raise ExpressionError(f'unknown escape "\\{escaped}" in text', pos + 1)
+                problem = Msg(N_('unknown escape "%(escape)s" in text'), {"escape": "\\" + escaped})
+                raise ExpressionError(problem, pos + 1)
             chars.append(_ESCAPES[escaped])
             pos += 2
             continue
         chars.append(char)
         pos += 1
-    raise ExpressionError("text is not closed: a quote is missing", start + 1)
+    raise ExpressionError(Msg(N_("text is not closed: a quote is missing")), start + 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,7 +552,8 @@ class _Parser:
         node = self.disjunction()
         token = self.peek()
         if token.kind != "end":
-            raise ExpressionError(f"unexpected {_describe(token)}", token.column)
+            problem = Msg(N_("unexpected %(found)s"), {"found": _describe(token)})
+            raise ExpressionError(problem, token.column)
         return node
 
     def peek(self) -> _Token:
@@ -503,7 +572,8 @@ class _Parser:
     def nested(self, column: int) -> Iterator[None]:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError(f"nested deeper than {MAX_DEPTH} levels", column)
+            problem = Msg(N_("nested deeper than %(limit)s levels"), {"limit": MAX_DEPTH})
+            raise ExpressionError(problem, column)
         yield
         self.depth -= 1
 
@@ -535,7 +605,8 @@ class _Parser:
         operator = self.take()
         right = self.concatenation()
         if self.at("op", "==") or self.at("op", "!="):
-            raise ExpressionError("comparisons cannot be chained", self.peek().column)
+            problem = Msg(N_("comparisons cannot be chained"))
+            raise ExpressionError(problem, self.peek().column)
         return _Compare(operator.value == "!=", left, right, operator.column)
 
     def concatenation(self) -> Any:
@@ -558,7 +629,7 @@ class _Parser:
             return self.group(token)
         if token.kind == "name":
             return self.word(token)
-        raise ExpressionError(f"expected a value, found {_describe(token)}", token.column)
+        raise ExpressionError(_expected_value(token), token.column)
 
     def group(self, opening: _Token) -> Any:
         with self.nested(opening.column):
@@ -569,18 +640,22 @@ class _Parser:
     def expect(self, operator: str, opening: _Token) -> None:
         token = self.take()
         if token.kind != "op" or token.value != operator:
-            where = f'for the "{opening.value}" at column {opening.column}'
-            found = _describe(token)
-            raise ExpressionError(f'expected "{operator}" {where}, found {found}', token.column)
+            message = N_(
+                'expected "%(expected)s" for the "%(opening)s" at column %(column)s, '
+                "found %(found)s"
+            )
+            args = {"expected": operator, "opening": opening.value, "column": opening.column}
+            problem = Msg(message, {**args, "found": _describe(token)})
+            raise ExpressionError(problem, token.column)
 
     def word(self, token: _Token) -> Any:
         if token.value in _CONSTANTS:
             return _Literal(_CONSTANTS[token.value], token.column)
         if token.value in _KEYWORDS:
-            raise ExpressionError(f'expected a value, found "{token.value}"', token.column)
+            raise ExpressionError(_expected_value(token), token.column)
         if self.at("op", "("):
             return self.call(token)
-        problem = check_name(token.value, self.names)
+        problem = name_problem(token.value, self.names)
         if problem:
             raise ExpressionError(problem, token.column)
         self.used.add(token.value)
@@ -589,8 +664,10 @@ class _Parser:
     def call(self, token: _Token) -> Any:
         spec = FUNCTIONS.get(token.value)
         if spec is None:
-            hint = _did_you_mean(token.value, list(FUNCTIONS))
-            raise ExpressionError(f'unknown function "{token.value}"{hint}', token.column)
+            plain = N_('unknown function "%(name)s"')
+            hinted = N_('unknown function "%(name)s"; did you mean "%(suggestion)s"?')
+            problem = _unknown(token.value, list(FUNCTIONS), plain, hinted)
+            raise ExpressionError(problem, token.column)
         opening = self.take()
         with self.nested(token.column):
             args = self.arguments()
@@ -610,14 +687,18 @@ class _Parser:
         return args
 
 
-def _describe(token: _Token) -> str:
+def _describe(token: _Token) -> Msg:
+    """How an error message names the token it found."""
     if token.kind == "end":
-        return "the end of the expression"
+        return Msg(N_("the end of the expression"))
     if token.kind == "string":
-        return "a text"
-    if token.kind == "number":
-        return f'"{token.value[1]}"'
-    return f'"{token.value}"'
+        return Msg(N_("a text"))
+    shown = token.value[1] if token.kind == "number" else token.value
+    return Msg(N_('"%(token)s"'), {"token": shown})
+
+
+def _expected_value(token: _Token) -> Msg:
+    return Msg(N_("expected a value, found %(found)s"), {"found": _describe(token)})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -640,8 +721,7 @@ class Expression:
         """
         value = self._root.evaluate(context)
         if isinstance(value, str) and len(value) > MAX_RESULT_LENGTH:
-            message = f"the result is longer than {MAX_RESULT_LENGTH} characters"
-            raise ExpressionError(message, 1)
+            raise ExpressionError(_too_long(), 1)
         return value
 
 
@@ -652,12 +732,14 @@ def compile_expression(text: str, *, names: Collection[str] = NAMES) -> Expressi
     counts are found here, before any account is evaluated.
     """
     if not isinstance(text, str):
-        raise ExpressionError("the expression must be text", 1)
+        raise ExpressionError(Msg(N_("the expression must be text")), 1)
     if len(text) > MAX_LENGTH:
-        message = f"the expression is {len(text)} characters long; at most {MAX_LENGTH} allowed"
-        raise ExpressionError(message, MAX_LENGTH + 1)
+        message = N_("the expression is %(length)s characters long; at most %(limit)s allowed")
+        raise ExpressionError(
+            Msg(message, {"length": len(text), "limit": MAX_LENGTH}), MAX_LENGTH + 1
+        )
     if not text.strip():
-        raise ExpressionError("the expression is empty", 1)
+        raise ExpressionError(Msg(N_("the expression is empty")), 1)
     parser = _Parser(_tokenize(text), names)
     root = parser.parse()
     return Expression(text=text, names=frozenset(parser.used), _root=root)

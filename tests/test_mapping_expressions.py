@@ -259,7 +259,7 @@ def test_errors_say_what_went_wrong_and_at_which_column(text, column, fragment):
         ("substr(username, 0, 1)", 1, "substr(): the start counts from 1"),
         ('split_part(username, "", 1)', 1, "split_part(): the separator is empty"),
         ('split_part(username, ",", 0)', 1, "split_part(): the index counts from 1"),
-        ('"x" + date_format(username, "YYYY")', 7, "date_format(): 'ZhangSan' is not a date"),
+        ('"x" + date_format(username, "YYYY")', 7, 'date_format(): "ZhangSan" is not a date'),
     ],
 )
 def test_functions_refuse_bad_arguments_at_run_time_with_a_column(text, column, fragment):
