@@ -22,6 +22,7 @@ from dtconsole.access import roles
 from dtconsole.access.services import require
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Organization
+from dtconsole.sync.texts import render
 from mappings.defaults import DEFAULT_MATCH_KEYS, DEFAULT_RULES
 from mappings.engine import Rule, validate_rules
 from mappings.models import FieldMapping
@@ -548,7 +549,7 @@ def provider_save_mappings(
     require(actor, roles.MANAGE_PROVIDERS)
     errors = validate_rules(rules)
     if errors:
-        raise ValidationError([e.message for e in errors])
+        raise ValidationError([render(**e.text.as_dict()) for e in errors])
     current = _locked(provider, version)
     before = _mapping_audit(current)
     current.field_mappings.all().delete()

@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from mappings.engine import Rule, evaluate
+from mappings.messages import join_texts
 
 from .models import DepartmentLink, SyncEvent, UserConflict, UserLink
 from .remote import RemoteState, normal_value
@@ -246,11 +247,11 @@ class Planner:
         create = evaluate(self.settings.rules, account, creating=True)
         if not create.ok:
             action = A.CREATE if link is None else A.UPDATE
-            message = "; ".join(e.message for e in create.errors)
+            errors = join_texts([e.text for e in create.errors]).as_dict()
             return Op(
                 action=action,
                 dingtalk_id=link.userid if link else "",
-                error=Text(N_("The field mapping failed: %(errors)s"), {"errors": message}),
+                error=Text(N_("The field mapping failed: %(errors)s"), {"errors": errors}),
                 **base,
             )
         held = self._held_conflicts(account.id, create.payload)
