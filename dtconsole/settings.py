@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "dtconsole.providers",
     "dtconsole.sync",
     "dtconsole.audit",
+    "dtconsole.monitoring",
     "mappings",
     "dtconsole.api",
 ]

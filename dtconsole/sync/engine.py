@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connectors.dingtalk.errors import DingTalkError, NotFound
+from dtconsole.monitoring.tallies import job_finished
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError, provider_client, provider_rules
 
@@ -158,6 +159,7 @@ def _finish(job: SyncJob, status: str, error: Text | str = "", hint: DingTalkErr
             "planned_deletions",
         ]
     )
+    job_finished(job)  # /metrics: its objects and this process's DingTalk calls
 
 
 # --- full runs ---------------------------------------------------------------------------
