@@ -7,7 +7,7 @@ from django.urls import include, path
 from dtconsole.access.views import no_access
 from dtconsole.accounts.language import set_language
 from dtconsole.accounts.views import home
-from dtconsole.monitoring.views import healthz
+from dtconsole.monitoring.views import healthz, metrics
 
 urlpatterns = [
     path("", home, name="home"),
@@ -24,4 +24,5 @@ urlpatterns = [
     path("api/", include("dtconsole.api.urls")),
     path("django-admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -114,8 +114,9 @@ PAGES: dict[str, Row] = {
     "api:schema": Row(VIEWER),
     "api:docs": Row(VIEWER),
     # operations: the health check answers everyone alike (503 here: no worker runs in this
-    # world)
+    # world); the metrics need a token or an allowed address, or a console role
     "healthz": Row(ANONYMOUS, status=503),
+    "metrics": Row(VIEWER),
 }
 
 # Django's admin site is for superusers (staff) only; none of the roles is staff.
