@@ -19,6 +19,7 @@ from dtconsole.sync import engine, heartbeat
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
 from tests.factories import make_account, make_org, make_provider, make_user
+from tests.test_sync_worker import kill, start_worker, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +144,31 @@ def test_after_a_sync_the_metrics_show_the_job_its_objects_and_every_dingtalk_ca
     assert value(text, "dtconsole_worker_last_seen_timestamp_seconds") == pytest.approx(
         heartbeat.last_seen().timestamp()
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_a_worker_process_did_is_in_any_web_process_metrics(sandbox, tmp_path):
+    company = make_org("Company", code="co")
+    for i in range(4):
+        make_account(f"w{i}", orgs=[company])
+    provider = make_provider(sandbox, sandbox.app(), [(company, 1)])
+    sandbox.control("POST", "calls/reset")
+    worker = start_worker(tmp_path, 1)
+    try:
+        job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
+        done = ("succeeded", "partial", "failed")
+        wait_for(lambda: SyncJob.objects.get(pk=job.pk).status in done, 60, "the worker's sync")
+    finally:
+        kill(worker)
+    assert SyncJob.objects.get(pk=job.pk).status == "succeeded"
+    text = scrape()  # this process made no DingTalk call: the worker's counts are in the tables
+    seen = {path: n for per_app in sandbox.calls().values() for path, n in per_app.items()}
+    assert seen["/topapi/v2/user/create"] == 4
+    for path, n in seen.items():
+        assert value(text, "dtconsole_dingtalk_calls_total", path=path, errcode="0") == n
+    objects = "dtconsole_sync_objects_total"
+    assert value(text, objects, object_type="user", action="create", status="success") == 4
+    assert value(text, "dtconsole_worker_last_seen_timestamp_seconds") > 0
 
 
 def test_dingtalk_refusals_are_counted_as_errors_by_path_and_errcode(sandbox):
