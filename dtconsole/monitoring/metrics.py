@@ -8,9 +8,9 @@ would need the events table or a worker's memory are read from small cumulative 
 
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from itertools import accumulate
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Case, Count, F, FloatField, Func, Sum, Value, When
 from prometheus_client.core import (
     CollectorRegistry,
     CounterMetricFamily,
@@ -55,38 +55,62 @@ def jobs() -> Metric:
     return family
 
 
+class SecondsBetween(Func):
+    """``end - start`` in seconds, computed by the database's own functions (Django's
+    DurationField arithmetic calls a Python function per row on SQLite)."""
+
+    output_field = FloatField()
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    arg_joiner = " - "
+
+    def __init__(self, end: str, start: str) -> None:
+        super().__init__(F(end), F(start))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
 def job_durations() -> Metric:
-    """Finished jobs' wall time, from first start to end (waiting for approval included)."""
+    """Finished jobs' wall time, from first start to end (waiting for approval included).
+
+    Each job is put in its bucket by the database (one CASE per row) and the buckets are
+    counted per kind; the histogram's cumulative counts are summed here.
+    """
     family = HistogramMetricFamily(
         "dtconsole_sync_job_duration_seconds",
         "Wall time of finished sync jobs, by kind.",
         labels=["kind"],
     )
-    took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    buckets = {
-        f"le_{i}": Count("id", filter=Q(took__lte=timedelta(seconds=bound)))
-        for i, bound in enumerate(DURATION_BUCKETS)
-    }
+    bucket = Case(
+        *[When(took__lte=bound, then=Value(i)) for i, bound in enumerate(DURATION_BUCKETS)],
+        default=Value(len(DURATION_BUCKETS)),
+    )
     rows = (
         SyncJob.objects.filter(started_at__isnull=False, finished_at__isnull=False)
-        .annotate(took=took)
-        .values("kind")
-        .annotate(count=Count("id"), total=Sum("took"), **buckets)
+        .annotate(took=SecondsBetween("finished_at", "started_at"))
+        .annotate(bucket=bucket)
+        .values_list("kind", "bucket")
+        .annotate(n=Count("id"), total=Sum("took"))
         .order_by()
     )
-    for row in rows:
-        cumulative = [(_bound(b), row[f"le_{i}"]) for i, b in enumerate(DURATION_BUCKETS)]
-        total = row["total"] or timedelta(0)
+    kinds: dict[str, tuple[list[int], list[float]]] = {}
+    for kind, index, n, total in rows:
+        counts, seconds = kinds.setdefault(kind, ([0] * (len(DURATION_BUCKETS) + 1), [0.0]))
+        counts[index] += n
+        seconds[0] += total or 0.0
+    for kind, (counts, seconds) in sorted(kinds.items()):
+        cumulative = list(accumulate(counts))
+        buckets = [(repr(float(b)), cumulative[i]) for i, b in enumerate(DURATION_BUCKETS)]
         family.add_metric(
-            [row["kind"]],
-            [*cumulative, ("+Inf", row["count"])],
-            sum_value=max(total.total_seconds(), 0.0),
+            [kind], [*buckets, ("+Inf", cumulative[-1])], sum_value=max(seconds[0], 0.0)
         )
     return family
-
-
-def _bound(seconds: float) -> str:
-    return repr(float(seconds))
 
 
 def objects() -> Metric:
