@@ -1,5 +1,6 @@
-# dtconsole: `make run` serves the console with a demo; `make test` runs the whole suite.
-# Both set everything up from a machine that has only Python 3.11.
+# dtconsole: `make run` serves the console with a demo; `make test` runs the whole suite;
+# `make serve` is the production profile. All set everything up from a machine that has
+# only Python 3.11.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -11,10 +12,11 @@ DEMO_ORGS ?= 60
 DEMO_ACCOUNTS ?= 600
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help run test lint format setup setup-dev migrate static chromium gettext messages bench reliability fuzz fuzz-sync clean
+.PHONY: help run serve test lint format setup setup-dev migrate static chromium gettext messages bench reliability fuzz fuzz-sync clean
 
 help:
 	@echo "make run    set up and serve the console on http://$(HOST):$(PORT) (with sandbox + worker)"
+	@echo "make serve  production: gunicorn + a worker on $(HOST):$(PORT), DEBUG off, secrets from the environment"
 	@echo "make test   set up and run ruff and the whole test suite"
 	@echo "make bench  run the benchmarks and print each figure, its target and met/MISS"
 	@echo "make reliability  the reliability suite at full size (make test runs it reduced)"
@@ -66,6 +68,27 @@ run: setup .env migrate static
 	echo "  Worker:   django-q2 cluster, log in .run/worker.log.  Ctrl-C stops all three."; \
 	echo ""; \
 	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+# The production profile (README: Running in production): DEBUG off, its secrets and the
+# rest of the configuration from the environment (or the file ENV_FILE names; never the
+# development .env), static files collected for whitenoise, migrations applied, then
+# gunicorn (workers sized from the cores, deploy/gunicorn.conf.py) on HOST:PORT and a
+# django-q2 worker until Ctrl-C stops both. The worker runs in a session of its own and is
+# stopped by the trap with one SIGTERM to its main process, then waited for: django-q2
+# stops its pool gracefully that way, while a signal to the whole group (Ctrl-C reaching
+# every process, or `kill 0`) kills the pool outright and can leave the cluster hanging.
+NEW_SESSION = $(BIN)/python -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])'
+serve: export DEBUG = false
+serve: export ENV_FILE ?= /dev/null
+serve: setup
+	@$(BIN)/python deploy/preflight.py
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py migrate --noinput -v1
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@$(NEW_SESSION) $(BIN)/python manage.py qcluster & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # Browser tests drive Debian's chromium; install it when it is missing (CI runs as root).
 chromium:
@@ -120,7 +143,7 @@ fuzz-sync: setup-dev
 
 # Every benchmark runs even when an earlier one misses its target; the exit code says if any did.
 bench: setup-dev
-	@status=0; for f in connector directory sync incremental events memory; do \
+	@status=0; for f in connector directory sync incremental events metrics memory; do \
 	  echo "== bench_$$f.py"; (cd bench && ../$(BIN)/python bench_$$f.py) || status=1; done; exit $$status
 
 reliability: export Q_CLUSTER_NAME = dtconsole-test

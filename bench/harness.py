@@ -48,6 +48,8 @@ def setup_django(name: str, *, prepare: bool = True) -> Path:
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("CREDENTIALS_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
     os.environ.setdefault("Q_CLUSTER_NAME", f"dtconsole-bench-{name}")
+    # The test client speaks plain HTTP: no redirect to HTTPS (production's default).
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     import django
 
     django.setup()

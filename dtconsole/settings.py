@@ -6,6 +6,7 @@ defaults just work (DEBUG on, SQLite, django-q2's ORM broker). With DEBUG off th
 refuses to start without SECRET_KEY and CREDENTIALS_KEY.
 """
 
+import ipaddress
 import os
 import tempfile
 from datetime import timedelta
@@ -92,6 +93,7 @@ INSTALLED_APPS = [
     "dtconsole.sync",
     "dtconsole.audit",
     "dtconsole.notifications",
+    "dtconsole.monitoring",
     "mappings",
     "dtconsole.api",
 ]
@@ -225,6 +227,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A load balancer's health check and a Prometheus scrape often reach the web process over
+# plain HTTP on the internal network: answer them there instead of redirecting to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 # check --deploy warns (W004) when HSTS is off: a TLS-terminating proxy that sets HSTS itself
@@ -378,3 +383,24 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="dtconsole@localhost")
+# /metrics: readable with ``Authorization: Bearer <METRICS_TOKEN>``, from an address in
+# METRICS_ALLOWED_IPS (addresses or networks, e.g. 10.0.0.0/8; the peer's address, never a
+# forwarded header), or by a logged-in user with a console role. Anyone else gets 401 or
+# 403 and no data.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
+
+def _networks(name: str, entries: list[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8)."
+            ) from None
+    return networks
+
+
+METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_IPS", METRICS_ALLOWED_IPS)

@@ -7,6 +7,7 @@ from django.urls import include, path
 from dtconsole.access.views import no_access
 from dtconsole.accounts.language import set_language
 from dtconsole.accounts.views import home
+from dtconsole.monitoring.views import healthz, metrics
 
 urlpatterns = [
     path("", home, name="home"),
@@ -23,4 +24,6 @@ urlpatterns = [
     path("no-access/", no_access, name="no_access"),
     path("api/", include("dtconsole.api.urls")),
     path("django-admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
 ]

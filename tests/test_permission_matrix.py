@@ -118,6 +118,10 @@ PAGES: dict[str, Row] = {
     # the API's pages (its operations are in API below)
     "api:schema": Row(VIEWER),
     "api:docs": Row(VIEWER),
+    # operations: the health check answers everyone alike (503 here: no worker runs in this
+    # world); the metrics need a token or an allowed address, or a console role
+    "healthz": Row(ANONYMOUS, status=503),
+    "metrics": Row(VIEWER),
 }
 
 # Django's admin site is for superusers (staff) only; none of the roles is staff.

@@ -115,3 +115,9 @@ def test_env_example_lists_every_variable_the_settings_read():
     listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
     assert len(read) > 20
     assert read - listed == set()
+
+
+def test_a_malformed_metrics_address_stops_start_up_naming_the_variable(tmp_path):
+    out = run_manage(tmp_path, {"METRICS_ALLOWED_IPS": "10.0.0.0/8,not-an-ip"}, "check")
+    assert out.returncode != 0
+    assert "METRICS_ALLOWED_IPS: 'not-an-ip' is not an IP address or network" in out.stderr

@@ -7,8 +7,9 @@ from . import roles
 from .services import administrator_names
 
 # Views a user without a role may still reach: leaving, logging in (with DingTalk too), the
-# language switch, and the API's JSON endpoints, which answer for themselves (DRF's permission
-# class turns the same rule into a JSON 403). The API docs page is a page like any other.
+# language switch, the health check (it answers everyone alike), and the API's JSON
+# endpoints, which answer for themselves (DRF's permission class turns the same rule into a
+# JSON 403). The API docs page is a page like any other.
 OPEN_URL_NAMES = {
     "login",
     "logout",
@@ -16,6 +17,7 @@ OPEN_URL_NAMES = {
     "no_access",
     "dingtalk_start",
     "dingtalk_callback",
+    "healthz",
 }
 OPEN_NAMESPACES = {"api"}
 CLOSED_IN_OPEN_NAMESPACES = {"docs"}

@@ -23,6 +23,7 @@ from dtconsole.access.services import require
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Organization
 from dtconsole.sync.texts import render
+from dtconsole.monitoring.calls import record_dingtalk_call
 from mappings.defaults import DEFAULT_MATCH_KEYS, DEFAULT_RULES
 from mappings.engine import Rule, validate_rules
 from mappings.models import FieldMapping
@@ -157,6 +158,7 @@ def provider_client(
         "login_base": provider.login_base,
         "qps": provider.qps,
         "timeout": settings.DINGTALK_TIMEOUT,
+        "on_call": record_dingtalk_call,  # counted for /metrics (dtconsole.monitoring)
     }
     options.update(overrides)
     return DingTalkClient(provider.app_key, secret, **options)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from connectors.dingtalk.errors import DingTalkError, NotFound
 from dtconsole.notifications.triggers import notify_job_finished
+from dtconsole.monitoring.tallies import job_finished
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError, provider_client, provider_rules
 
@@ -160,6 +161,7 @@ def _finish(job: SyncJob, status: str, error: Text | str = "", hint: DingTalkErr
         ]
     )
     notify_job_finished(job)
+    job_finished(job)  # /metrics: its objects and this process's DingTalk calls
 
 
 # --- full runs ---------------------------------------------------------------------------
