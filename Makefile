@@ -51,6 +51,9 @@ migrate: setup
 static: setup
 	$(BIN)/python manage.py collectstatic --noinput -v0
 
+# Runs a command in a session of its own, out of reach of the terminal's Ctrl-C: the trap
+# stops it with one SIGTERM (see serve).
+NEW_SESSION = $(BIN)/python -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])'
 # make run points new providers at the local sandbox; set DINGTALK_BASE_URL= to use DingTalk.
 run: export DINGTALK_BASE_URL ?= http://$(HOST):$(SANDBOX_PORT)
 run: export PUBLIC_URL ?= http://$(HOST):$(PORT)
@@ -58,9 +61,10 @@ run: setup .env migrate static
 	@mkdir -p .run
 	@$(BIN)/python manage.py create_demo_admin
 	@$(BIN)/python manage.py seed_directory --orgs $(DEMO_ORGS) --accounts $(DEMO_ACCOUNTS) --seed 7 --if-empty
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py dingtalk_sandbox --host $(HOST) --port $(SANDBOX_PORT) --state .run/sandbox-state.json --demo & \
-	$(BIN)/python manage.py qcluster > .run/worker.log 2>&1 & \
+	@$(BIN)/python manage.py dingtalk_sandbox --host $(HOST) --port $(SANDBOX_PORT) --state .run/sandbox-state.json --demo & sandbox=$$!; \
+	$(NEW_SESSION) $(BIN)/python manage.py qcluster > .run/worker.log 2>&1 & worker=$$!; \
+	trap 'kill -TERM $$worker $$sandbox 2>/dev/null; wait $$worker $$sandbox' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	sleep 1; \
 	echo ""; \
 	echo "  Console:  http://$(HOST):$(PORT)/login/   (user 'admin', password printed above when it was created)"; \
@@ -77,7 +81,6 @@ run: setup .env migrate static
 # stopped by the trap with one SIGTERM to its main process, then waited for: django-q2
 # stops its pool gracefully that way, while a signal to the whole group (Ctrl-C reaching
 # every process, or `kill 0`) kills the pool outright and can leave the cluster hanging.
-NEW_SESSION = $(BIN)/python -c 'import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])'
 serve: export DEBUG = false
 serve: export ENV_FILE ?= /dev/null
 serve: setup
