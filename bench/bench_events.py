@@ -19,7 +19,8 @@ from harness import report, setup_django
 
 COLUMNS = (
     "job_id, provider_id, object_type, source_id, source_name, source_key, mobile, dingtalk_id, "
-    "action, status, changes, errcode, sub_code, message, hint, duration_ms, created_at"
+    "action, status, changes, errcode, sub_code, message, message_args, detail, hint, hint_args, "
+    "duration_ms, created_at"
 )
 SURNAMES = ["Zhang", "Wang", "Li", "Zhao", "Chen", "Liu", "Yang", "Huang", "Wu", "Zhou"]
 
@@ -42,8 +43,8 @@ def fill(n: int) -> None:
     )
     jobs = list(SyncJob.objects.order_by("id").values_list("id", "provider_id"))
     rng, start, batch = random.Random(7), dt.datetime(2026, 1, 1, tzinfo=dt.UTC), []
-    # Constant text: the column list above and 17 placeholders, no value is interpolated.
-    sql = f"INSERT INTO sync_syncevent ({COLUMNS}) VALUES ({','.join(['%s'] * 17)})"  # noqa: S608
+    # Constant text: the column list above and 20 placeholders, no value is interpolated.
+    sql = f"INSERT INTO sync_syncevent ({COLUMNS}) VALUES ({','.join(['%s'] * 20)})"  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
         for i in range(n):
             batch.append(_row(i, n, jobs, rng, start))
@@ -78,7 +79,10 @@ def _row(i: int, n: int, jobs, rng: random.Random, start: dt.datetime) -> tuple:
         "60104" if failed else "",
         "",
         "mobile already used" if failed else "",
+        "{}",
+        "mobile already used (60104)" if failed else "",
         "Free the mobile in DingTalk." if failed else "",
+        "{}",
         12,
         start + dt.timedelta(seconds=i * 30),
     )
