@@ -20,6 +20,7 @@ from dtconsole.access import roles
 from dtconsole.access.decorators import page_requires
 from dtconsole.directory.models import Account
 from dtconsole.directory.queries import org_search as org_matches
+from dtconsole.sync import queries as sync_queries
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
 from mappings.engine import ATTRIBUTES, evaluate
@@ -48,6 +49,7 @@ from .presenters import (
 
 STEP_TEMPLATES = {1: "application", 2: "permissions", 3: "scenario", 4: "mapping"}
 ORG_SEARCH_LIMIT = 20
+RECENT_JOBS = 10
 
 
 def provider_list(request: HttpRequest) -> HttpResponse:
@@ -61,10 +63,31 @@ def provider_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "provider": provider,
         "scopes": provider.scopes.select_related("organization"),
         "mappings": provider.field_mappings.all(),
-        "jobs": SyncJob.objects.filter(provider=provider)[:10],
         "findings": provider.verification.get("findings", []),
+        **_recent_jobs_context(provider),
     }
     return render(request, "providers/detail.html", context)
+
+
+@require_GET
+def provider_jobs(request: HttpRequest, pk: int) -> HttpResponse:
+    """Partial: the provider's recent jobs, polled by its page while one is queued or
+    running; the answer that finds none running stops the polling."""
+    provider = get_object_or_404(IdentityProvider.objects.only("pk"), pk=pk)
+    return render(request, "providers/_recent_jobs.html", _recent_jobs_context(provider))
+
+
+def _recent_jobs_context(provider: IdentityProvider) -> dict[str, Any]:
+    jobs = list(sync_queries.job_list(provider=provider)[:RECENT_JOBS])
+    return {
+        "rows": [
+            (j, sync_queries.counter_summary(j.counters), sync_queries.job_duration(j))
+            for j in jobs
+        ],
+        "polling": sync_queries.has_active(jobs),
+        "poll_url": reverse("providers:jobs", args=[provider.pk]),
+        "provider_id": provider.pk,
+    }
 
 
 @page_requires(roles.MANAGE_PROVIDERS)
