@@ -134,7 +134,7 @@ def job_list(
 ) -> QuerySet[SyncJob]:
     """Jobs newest first with the provider and requester names the list shows."""
     jobs = SyncJob.objects.select_related("provider", "requested_by").only(
-        *(f.name for f in SyncJob._meta.concrete_fields if f.name not in ("scope", "error")),
+        *(f.name for f in SyncJob._meta.concrete_fields if f.name != "scope"),
         "provider__name",
         "requested_by__username",
     )
