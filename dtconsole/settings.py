@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dtconsole.access.context_processors.console_role",
+                "dtconsole.sync.context_processors.worker",
             ],
         },
     },

@@ -6,11 +6,12 @@ from django.urls import include, path
 
 from dtconsole.access.views import no_access
 from dtconsole.accounts.language import set_language
-from dtconsole.accounts.views import home
+from dtconsole.accounts.views import home, home_providers
 from dtconsole.monitoring.views import healthz, metrics
 
 urlpatterns = [
     path("", home, name="home"),
+    path("dashboard/providers/", home_providers, name="home_providers"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("login/", include("dtconsole.accounts.urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -98,7 +98,7 @@ def logged_in_page(page, live_server, admin_user):
     page.fill("#id_username", admin_user.username)
     page.fill("#id_password", ADMIN_PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/directory/**")
+    page.wait_for_url(f"{live_server.url}/")
     return page
 
 

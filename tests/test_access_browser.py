@@ -21,7 +21,7 @@ def login(page, live_server, username: str) -> None:
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/directory/**")
+    page.wait_for_url(f"{live_server.url}/")
 
 
 def write_controls(page, live_server) -> list[str]:
@@ -90,6 +90,7 @@ def test_a_viewer_finds_no_enabled_write_control_on_any_page(page, live_server, 
     login(page, live_server, "vera")
     provider, ann, team = console["provider"], console["ann"], console["team"]
     paths = [
+        "/",
         "/directory/",
         f"/directory/orgs/{team.pk}/",
         "/directory/accounts/",
@@ -101,6 +102,7 @@ def test_a_viewer_finds_no_enabled_write_control_on_any_page(page, live_server, 
         "/sync/events/",
         f"/sync/objects/user/{ann.pk}/",
         f"/sync/providers/{provider.pk}/dingtalk/",
+        f"/sync/providers/{provider.pk}/pending/",
         "/audit/",
     ]
     problems = {}

@@ -1,11 +1,16 @@
-"""The audit log page: configuration changes newest first, filtered, before → after."""
+"""The audit log page: every change newest first, filtered by actor, action and object,
+before → after as readable values with names, actions as sentences."""
 
 import pytest
 from django.urls import reverse
 
+from dtconsole.access.services import SYSTEM
+from dtconsole.api import bulk
 from dtconsole.audit.models import AuditEntry
 from dtconsole.audit.services import audit_record
+from dtconsole.directory import services as directory
 from dtconsole.providers.models import IdentityProvider
+from tests.factories import make_account, make_org, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -36,10 +41,11 @@ def test_entries_are_listed_newest_first_with_before_and_after(admin_client, adm
     response = admin_client.get(reverse("audit:list"))
     html = response.content.decode()
     assert shown(response) == [second.pk, first.pk]
-    assert "provider.update" in html and "Acme DingTalk" in html and "admin" in html
-    assert "<code>name</code>" in html and "→" in html
-    assert "(changed)" in html and "new" not in html.split("provider.update")[1].split("</tr>")[0]
-    assert "<code>qps</code>" not in html  # unchanged fields are not listed
+    assert 'data-action="provider.update"' in html and "Acme DingTalk" in html and "admin" in html
+    assert "<strong>Name</strong>" in html and "→" in html
+    row = html.split('data-action="provider.update"')[1].split("</tr>")[0]
+    assert "(changed)" in row and ">new<" not in row
+    assert "QPS" not in row and "qps" not in row  # unchanged fields are not listed
 
 
 def test_entries_are_filtered_by_action_and_object_type(admin_client, admin_user):
@@ -54,7 +60,7 @@ def test_entries_are_filtered_by_action_and_object_type(admin_client, admin_user
     both = {"action": "provider.create", "object_type": "providers.identityprovider"}
     assert shown(admin_client.get(url, both)) == [created.pk]
     html = admin_client.get(url).content.decode()
-    assert '<option value="provider.verify">' in html
+    assert '<option value="provider.verify">Verified a provider with DingTalk</option>' in html
 
 
 def test_an_unknown_filter_value_is_ignored(admin_client, admin_user):
@@ -70,3 +76,71 @@ def test_the_log_is_paginated_fifty_at_a_time(admin_client, admin_user):
     first = admin_client.get(reverse("audit:list"))
     assert len(shown(first)) == 50
     assert len(shown(admin_client.get(reverse("audit:list"), {"page": 2}))) == 5
+
+
+def row_of(html: str, action: str) -> str:
+    return html.split(f'data-action="{action}"')[1].split("</tr>")[0]
+
+
+def test_actions_read_as_sentences_and_fields_by_their_names(admin_client):
+    org = make_org("Sales")
+    ann = make_account("ann", display_name="Ann", orgs=[org])
+    directory.account_update(
+        SYSTEM, ann, display_name="Ann Lee", extra={"badge": 7, "remote": True}
+    )
+    directory.account_set_status(SYSTEM, ann, "disabled")
+    html = admin_client.get(reverse("audit:list")).content.decode()
+    update = row_of(html, "account.update")
+    assert "Changed an account" in update
+    assert "<strong>Display name</strong>" in update and "Ann Lee" in update
+    assert "badge: 7; remote: yes" in update and "{" not in update and "True" not in update
+    status = row_of(html, "account.set_status")
+    assert "Active" in status and "Disabled" in status and "disabled</span>" not in status
+    created = row_of(html, "account.create")
+    assert "<strong>Organisations</strong>" in created and "+ Sales" in created
+    assert "[" not in created and "None" not in created
+
+
+def test_the_object_links_to_its_page_while_it_exists(admin_client):
+    kept, gone = make_account("kept", display_name="Kept"), make_account("gone")
+    gone_pk = gone.pk
+    directory.account_delete(SYSTEM, gone)
+    html = admin_client.get(reverse("audit:list")).content.decode()
+    assert f'href="{reverse("directory:account_detail", args=[kept.pk])}"' in html
+    assert reverse("directory:account_detail", args=[gone_pk]) not in html
+    assert "gone" in row_of(html, "account.delete")  # the recorded name stays
+
+
+def test_a_bulk_call_is_one_entry_whose_counts_read_as_sentences(admin_client, admin_user):
+    bulk.accounts_bulk_upsert(
+        admin_user,
+        [
+            {"username": f"u{n}", "display_name": f"U {n}", "mobile": f"1390000000{n}"}
+            for n in range(3)
+        ],
+    )
+    entry = AuditEntry.objects.get()
+    assert entry.action == "account.bulk_upsert" and entry.after["counts"] == {"account.create": 3}
+    row = row_of(admin_client.get(reverse("audit:list")).content.decode(), "account.bulk_upsert")
+    assert "Wrote accounts through the API" in row and "Created an account: 3" in row
+
+
+def test_entries_are_filtered_by_actor_object_and_name(admin_client, admin_user):
+    vera = make_user("vera", "administrator")
+    ann, bob = make_account("ann", display_name="Ann"), make_account("bob", display_name="Bob")
+    by_admin = directory.account_update(admin_user, ann, title="Lead")
+    directory.account_update(vera, bob, title="Lead")
+    url = reverse("audit:list")
+    mine = AuditEntry.objects.get(actor_name="admin")
+    assert shown(admin_client.get(url, {"actor": "admin"})) == [mine.pk]
+    object_filter = {"object_type": "directory.account", "object_id": str(by_admin.pk)}
+    assert (
+        AuditEntry.objects.get(pk=shown(admin_client.get(url, object_filter))[0]).actor
+        == admin_user
+    )
+    assert len(shown(admin_client.get(url, object_filter))) == 2  # created, then changed
+    named = shown(admin_client.get(url, {"q": "bo"}))
+    assert {AuditEntry.objects.get(pk=pk).object_id for pk in named} == {str(bob.pk)}
+    html = admin_client.get(url).content.decode()
+    assert '<option value="vera">vera</option>' in html
+    assert '<option value="directory.account">Account</option>' in html

@@ -40,6 +40,6 @@ def test_a_linked_console_user_logs_in_with_dingtalk_and_lands_on_the_console(
     page.wait_for_url(f"{sandbox.url}/oauth2/auth**")
     page.locator("form.user", has_text="李娜").locator("button").click()
 
-    page.wait_for_url(f"{live_server.url}/directory/**")
+    page.wait_for_url(f"{live_server.url}/")
     assert page.inner_text("header.topbar .logout .muted") == "lina"
     assert "code=" not in page.url

@@ -47,6 +47,7 @@ class Row:
 
 PAGES: dict[str, Row] = {
     "home": Row(VIEWER),
+    "home_providers": Row(VIEWER),
     "login": Row(ANONYMOUS),
     "logout": Row(ANONYMOUS, "post", status=302),
     "no_access": Row(NO_ROLE),
@@ -79,6 +80,7 @@ PAGES: dict[str, Row] = {
     # providers
     "providers:list": Row(VIEWER),
     "providers:detail": Row(VIEWER, args=("provider",)),
+    "providers:jobs": Row(VIEWER, args=("provider",)),
     "providers:bind": Row(ADMIN),
     "providers:wizard": Row(ADMIN, args=("provider", "step")),
     "providers:verify": Row(ADMIN, "post", ("provider",)),
@@ -105,11 +107,13 @@ PAGES: dict[str, Row] = {
     "sync:event_list": Row(VIEWER),
     "sync:object_timeline": Row(VIEWER, args=("user", "ann")),
     "sync:object_repush": Row(OPERATOR, "post", ("user", "ann"), {"provider": "provider"}),
+    "sync:link_user": Row(ADMIN, "post", ("ann",), {"provider": "provider", "userid": "stranger"}),
     "sync:dingtalk_view": Row(VIEWER, args=("provider",)),
     # notifications
     "notifications:settings": Row(ADMIN, args=("provider",)),
     "notifications:recipient_search": Row(ADMIN, args=("provider",), query="q=ann"),
     "notifications:check_delivery": Row(ADMIN, "post", ("notification",)),
+    "sync:pending_list": Row(VIEWER, args=("provider",)),
     # audit, users
     "audit:list": Row(VIEWER),
     "access:user_list": Row(ADMIN),

@@ -45,7 +45,7 @@ def test_an_admin_binds_the_demo_app_through_all_four_steps_and_saves_only(
     row = page.locator("#mapping-rows tr").last
     row.locator("input[name$='-display_name']").fill("Office")
     row.locator("input[name$='-target']").fill("work_place")
-    row.locator("input[name$='-source']").fill("work_place")
+    row.locator("select[name$='-attribute']").select_option("work_place")
     page.fill("#preview-username", "lina")
     page.click("text=Preview payload")
     page.wait_for_selector("#preview table.payload")
@@ -118,3 +118,52 @@ def test_the_modify_menu_leads_to_the_sync_settings_which_save(logged_in_page, l
     assert page.is_visible("#sync-settings >> text=Keep in DingTalk, stop managing")
     provider.refresh_from_db()
     assert provider.qps == 60 and provider.delete_policy == "unlink"
+
+
+SELECT_ROOM = """() => [...document.querySelectorAll('#mapping-rows select')]
+    .filter(s => s.offsetParent !== null)
+    .map(s => {
+        const ctx = document.createElement('canvas').getContext('2d');
+        const style = getComputedStyle(s);
+        ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const text = s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : '';
+        const arrow = 20;
+        const room = s.clientWidth - parseFloat(style.paddingLeft) - arrow;
+        return {name: s.name, text, need: Math.ceil(ctx.measureText(text).width), room};
+    })"""
+
+
+def test_the_mapping_editor_fits_1366_pixels_with_its_errors_on_their_rows(
+    logged_in_page, live_server, sandbox
+):
+    page = logged_in_page
+    page.set_viewport_size({"width": 1366, "height": 900})
+    org = make_org("Engineering", code="eng")
+    make_account("lina", orgs=[org], extra={"badge": "A1"})
+    provider = make_provider(sandbox, sandbox.app(), [(org, 1)])
+    page.goto(f"{live_server.url}/providers/{provider.pk}/step/4/")
+    wrap = page.locator("#mapping-form .table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), "the table scrolls sideways"
+    cut = [s for s in page.evaluate(SELECT_ROOM) if s["need"] > s["room"]]
+    assert cut == [], f"selects too narrow for their text: {cut}"
+
+    row = page.locator("#mapping-rows tr.mapping-row").nth(3)  # title
+    assert row.locator("select[name$='-attribute']").is_visible()
+    assert not row.locator("input[name$='-source']").is_visible()
+    row.locator("select[name$='-source_kind']").select_option("expression")
+    box = row.locator("input[name$='-source']")
+    assert box.is_visible() and box.bounding_box()["width"] >= 280
+    box.fill("lowr(title)")
+    page.click("text=Save Only")
+    page.wait_for_selector("tr.mapping-errors")
+    errors = (
+        page.locator("#mapping-rows tr.mapping-row")
+        .nth(3)
+        .locator("xpath=following-sibling::tr[1]")
+    )
+    assert "lowr" in errors.inner_text() and "mapping-errors" in errors.get_attribute("class")
+    assert page.locator("#mapping-form > .errorlist").count() == 0
+
+    page.click("text=Cancel")
+    page.wait_for_url(f"{live_server.url}/providers/{provider.pk}/")
+    assert provider.field_mappings.get(target="title").source_kind == "attribute"

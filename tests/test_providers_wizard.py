@@ -396,6 +396,73 @@ def test_unknown_matching_keys_are_refused(admin_client, at_mapping):
     assert "Unknown matching key(s): shoe_size" in body
 
 
+def row_index(provider, target: str) -> int:
+    return [m.target for m in provider.field_mappings.order_by("position")].index(target)
+
+
+def test_an_expression_error_is_shown_on_its_row_not_above_the_table(admin_client, at_mapping):
+    data = mapping_post(at_mapping)
+    i = row_index(at_mapping, "title")
+    data.update({f"map-{i}-source_kind": "expression", f"map-{i}-source": "lowr(title)"})
+    response = admin_client.post(reverse("providers:wizard", args=[at_mapping.pk, 4]), data)
+    assert response.status_code == 200
+    formset = response.context["formset"]
+    assert not formset.non_form_errors()
+    (error,) = formset.forms[i].non_field_errors()
+    assert error.startswith("title:") and "lowr" in error
+    rows = response.content.decode().split('<tr class="mapping-row')
+    assert 'class="mapping-errors"' in rows[i + 1] and "lowr" in rows[i + 1]
+    assert not at_mapping.is_bound
+
+
+def test_a_duplicate_field_is_the_later_rows_error(admin_client, at_mapping):
+    extra = [{"target": "title", "source_kind": "constant", "source": "x", "apply": "always"}]
+    data = mapping_post(at_mapping, extra_rows=extra)
+    response = admin_client.post(reverse("providers:wizard", args=[at_mapping.pk, 4]), data)
+    forms = response.context["formset"].forms
+    assert forms[-1].non_field_errors() and "duplicate" in forms[-1].non_field_errors()[0]
+    assert not forms[row_index(at_mapping, "title")].non_field_errors()
+
+
+def test_a_field_dingtalk_requires_and_no_row_maps_is_said_above_the_table(
+    admin_client, at_mapping
+):
+    data = mapping_post(at_mapping)
+    data[f"map-{row_index(at_mapping, 'name')}-DELETE"] = "on"
+    response = admin_client.post(reverse("providers:wizard", args=[at_mapping.pk, 4]), data)
+    assert any("name:" in e for e in response.context["formset"].non_form_errors())
+
+
+def test_the_attribute_picker_lists_the_attributes_and_the_extra_ones_in_use(
+    admin_client, at_mapping
+):
+    make_account("ann", extra={"badge": "A1", "floor": 3})
+    html = admin_client.get(reverse("providers:wizard", args=[at_mapping.pk, 4])).content.decode()
+    assert '<option value="display_name" selected>display_name</option>' in html
+    assert '<option value="extra.badge">extra.badge</option>' in html
+    assert '<option value="primary_org.name">' in html
+    assert 'name="config_version"' in html  # the optimistic-concurrency field stays
+
+
+def test_a_picked_attribute_becomes_the_rows_source(admin_client, at_mapping):
+    make_account("ann", extra={"badge": "A1"})
+    data = mapping_post(at_mapping)
+    i = row_index(at_mapping, "title")
+    data.update({f"map-{i}-attribute": "extra.badge", f"map-{i}-source": "stale text"})
+    response = admin_client.post(reverse("providers:wizard", args=[at_mapping.pk, 4]), data)
+    assert response.status_code == 302
+    assert at_mapping.field_mappings.get(target="title").source == "extra.badge"
+
+
+def test_modify_offers_cancel_back_to_the_provider_and_the_wizard_back(admin_client, at_mapping):
+    url = reverse("providers:wizard", args=[at_mapping.pk, 4])
+    detail = reverse("providers:detail", args=[at_mapping.pk])
+    assert f'href="{detail}">Cancel</a>' not in admin_client.get(url).content.decode()
+    assert admin_client.post(url, mapping_post(at_mapping)).status_code == 302
+    html = admin_client.get(url).content.decode()
+    assert f'href="{detail}">Cancel</a>' in html
+
+
 def test_the_preview_shows_the_exact_payload_of_an_account(admin_client, at_mapping):
     account = make_account("zhangwei", display_name="张伟", mobile="13800138000", title="Engineer")
     data = mapping_post(at_mapping)

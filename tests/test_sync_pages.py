@@ -434,7 +434,7 @@ def test_job_pages_cost_a_fixed_number_of_queries(
     for n in range(30):
         job = make_job(make_provider(f"P{n}"), requested_by=admin_user, counters={"failed": 1})
         make_event(job)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # 7, and the worker banner's heartbeat
         admin_client.get(reverse("sync:job_list"))
     for _ in range(60):
         make_event(job)
@@ -510,7 +510,7 @@ def test_the_timeline_costs_a_fixed_number_of_queries(admin_client, django_asser
     for n in range(5):
         for _ in range(12):
             make_event(make_job(make_provider(f"P{n}")), source_id=7, changes={"a": [1, 2]})
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):  # with the account's conflicts and the banner
         response = admin_client.get(reverse("sync:object_timeline", args=["user", 7]))
     assert len(shown_ids(response)) == 50
 
@@ -609,3 +609,53 @@ def test_a_time_period_keeps_exactly_the_events_created_in_it(admin_client, monk
     assert shown_ids(response) == [events[3].pk, events[2].pk, events[1].pk]
     only_since = admin_client.get(reverse("sync:event_list"), {"since": period["since"]})
     assert shown_ids(only_since) == [e.pk for e in events[1:]][::-1]
+
+
+# --- no Python reprs, no placeholders ------------------------------------------------------------
+
+REPRS = ("[None]", ">None<", " None ", "None,", "{'", "['", "%(", "msgid")
+
+
+def test_no_job_or_event_page_shows_a_python_repr_or_an_unfilled_placeholder(admin_client, sandbox):
+    from dtconsole.access.services import SYSTEM
+    from dtconsole.sync import engine
+    from dtconsole.sync.services import sync_object_enqueue
+    from tests.factories import make_provider as bound_provider
+    from tests.test_sync_engine import run_full
+
+    company = make_org("Company", code="co")
+    ann = make_account("ann", orgs=[company], mobile="13950050002")
+    make_account("bob", orgs=[company])
+    provider = bound_provider(sandbox, sandbox.app(), [(company, 1)], match_keys=["userid"])
+    sandbox.control(
+        "POST",
+        "users",
+        corp_id=provider.corp_id,
+        userid="stranger",
+        name="陌生人",
+        mobile="13950050002",
+        dept_id_list=[1],
+    )
+    jobs = [run_full(provider, dry_run=True), run_full(provider)]
+    assert jobs[1].status == "partial"
+    repush = sync_object_enqueue(SYSTEM, provider, "user", ann.pk)
+    engine.run_job(repush.pk)
+    jobs.append(repush)
+    make_event(
+        jobs[1],
+        source_id=ann.pk,
+        changes={
+            "dept_id_list": [[None], [1, 2]],
+            "extension": [{"badge": None}, {"badge": "A1"}],
+            "active": [None, True],
+        },
+    )
+    urls = [reverse("home"), reverse("sync:job_list"), reverse("sync:event_list")]
+    urls += [reverse("sync:job_detail", args=[job.pk]) for job in jobs]
+    urls += [reverse("sync:object_timeline", args=["user", ann.pk])]
+    urls += [reverse("directory:account_detail", args=[ann.pk])]
+    for url in urls:
+        main = body(admin_client.get(url)).split("<main", 1)[1]
+        found = [r for r in REPRS if r in main]
+        assert found == [], f"{url}: {found}"
+        assert "(user #" not in main and "(department #" not in main

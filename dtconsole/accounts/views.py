@@ -1,4 +1,6 @@
-"""Console entry pages, and DingTalk QR code logon (logic in ``dingtalk_login``)."""
+"""Console entry pages (the dashboard), and DingTalk QR code logon (logic in ``dingtalk_login``)."""
+
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -6,13 +8,34 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
 
+from dtconsole.directory import queries as directory_queries
+from dtconsole.sync import queries as sync_queries
+
 from . import dingtalk_login
 from .dingtalk_login import LoginRefused
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """The console opens on the directory."""
-    return redirect("directory:org_tree")
+    """The dashboard: each provider's health, the workers' heartbeat, the directory's size."""
+    context = {
+        **_providers_context(),
+        "workers": sync_queries.worker_statuses(),
+        "directory": directory_queries.directory_size(),
+    }
+    return render(request, "dashboard/home.html", context)
+
+
+@require_GET
+def home_providers(request: HttpRequest) -> HttpResponse:
+    """Partial: the providers' health, polled by the dashboard while a job is queued or
+    running (the answer stops the polling once none is)."""
+    return render(request, "dashboard/_providers.html", _providers_context())
+
+
+def _providers_context() -> dict[str, Any]:
+    health = sync_queries.providers_health()
+    return {"health": health, "polling": any(h.active for h in health)}
 
 
 @login_not_required

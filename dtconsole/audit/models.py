@@ -1,4 +1,4 @@
-"""Audit trail of configuration changes."""
+"""Audit trail of every change an admin makes: configuration, directory, syncs, roles."""
 
 from django.conf import settings
 from django.db import models
@@ -28,7 +28,11 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # The log filtered by who made the changes, newest first.
+            models.Index(fields=["actor_name", "-created_at"], name="audit_actor_idx"),
+        ]
 
     def __str__(self) -> str:
         return (

@@ -16,6 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from dtconsole.providers.models import IdentityProvider
+
 from . import queries
 from .models import Account, Organization
 from .services import DirectoryError
@@ -256,6 +258,13 @@ class AccountFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any status")), *Account.Status.choices],
     )
+    conflict = forms.ModelChoiceField(
+        queryset=IdentityProvider.objects.only("name").order_by("name"),
+        required=False,
+        label=_("In conflict with DingTalk"),
+        empty_label=_("Any account"),
+        help_text=_("Accounts another DingTalk user's mobile, email or userid blocks."),
+    )
 
     @property
     def org_picker(self) -> OrgPicker:
@@ -277,4 +286,5 @@ class AccountFilterForm(forms.Form):
             "org": data.get("org"),
             "include_sub": data.get("include_sub", False),
             "status": data.get("status", ""),
+            "conflict": data.get("conflict"),
         }

@@ -13,6 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Concat
 
+from dtconsole.providers.models import IdentityProvider
+from dtconsole.sync.models import UserConflict
+
 from .models import Account, Membership, Organization
 from .validators import normalize_mobile
 
@@ -166,6 +169,7 @@ def account_list(
     org: Organization | None = None,
     include_sub: bool = False,
     status: str = "",
+    conflict: IdentityProvider | None = None,
 ) -> QuerySet[Account]:
     """Accounts matching a search and filters, with their primary organisation prefetched."""
     accounts = Account.objects.only(*ACCOUNT_LIST_COLUMNS)
@@ -192,6 +196,9 @@ def account_list(
         accounts = accounts.filter(pk__in=members)
     if status:
         accounts = accounts.filter(status=status)
+    if conflict is not None:
+        held = UserConflict.objects.filter(provider=conflict).values("account_ref")
+        accounts = accounts.filter(pk__in=held)
     primary = Membership.objects.filter(is_primary=True).select_related("organization")
     primary = primary.only("account_id", "organization__name")
     return accounts.order_by(order).prefetch_related(
@@ -221,3 +228,40 @@ def account_memberships(account: Account) -> list[MembershipRow]:
     memberships = list(account.memberships.select_related("organization"))
     places = with_ancestors(m.organization for m in memberships)
     return [MembershipRow(m, place) for m, place in zip(memberships, places, strict=True)]
+
+
+@dataclass
+class DirectorySize:
+    """How big the directory is, for the dashboard."""
+
+    organizations: int
+    active: int
+    disabled: int
+
+    @property
+    def accounts(self) -> int:
+        return self.active + self.disabled
+
+
+def directory_size() -> DirectorySize:
+    """Organisations, and accounts by status (two index-only counts)."""
+    by_status = dict(Account.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return DirectorySize(
+        organizations=Organization.objects.count(),
+        active=by_status.get(Account.Status.ACTIVE, 0),
+        disabled=by_status.get(Account.Status.DISABLED, 0),
+    )
+
+
+EXTRA_KEYS_SAMPLE = 2000  # accounts read to list the extra attributes in use
+
+
+def extra_attribute_keys(sample: int = EXTRA_KEYS_SAMPLE) -> list[str]:
+    """The keys of ``Account.extra`` seen in the most recently created accounts, sorted.
+
+    A bounded sample rather than every account: the list only suggests names to the mapping
+    editor, and reading a million JSON values for it would cost seconds.
+    """
+    rows = Account.objects.exclude(extra={}).order_by("-id").values_list("extra", flat=True)
+    keys = {str(key) for extra in rows[:sample] if isinstance(extra, dict) for key in extra}
+    return sorted(keys)

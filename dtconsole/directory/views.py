@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from dtconsole.access import roles
 from dtconsole.access.decorators import page_requires
 from dtconsole.sync import consequences
+from dtconsole.sync import queries as sync_queries
 
 from . import queries, services
 from .forms import (
@@ -122,6 +123,7 @@ def org_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "members": _page(request, queries.org_members(org)),
         "direct_members": direct,
         "subtree_members": subtree,
+        "dingtalk": sync_queries.organization_dingtalk(org),
     }
     return render(request, "directory/org_detail.html", context)
 
@@ -207,12 +209,16 @@ def account_create(request: HttpRequest) -> HttpResponse:
 def _account_page(
     request: HttpRequest, account: Account, add_form: MembershipAddForm
 ) -> HttpResponse:
-    context = {"account": account, "memberships": queries.account_memberships(account)}
+    context = {
+        "account": account,
+        "memberships": queries.account_memberships(account),
+        "dingtalk": sync_queries.account_dingtalk(account),
+    }
     return _form_page(request, "directory/account_detail.html", context, add_form)
 
 
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """An account's attributes and its membership editor."""
+    """An account's attributes, its side in each provider's DingTalk, its memberships."""
     account = get_object_or_404(Account, pk=pk)
     return _account_page(request, account, MembershipAddForm())
 

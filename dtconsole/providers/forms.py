@@ -1,6 +1,8 @@
 """Forms of the Bind DingTalk wizard and the provider pages."""
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -9,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dtconsole.directory.models import Organization
 from mappings.defaults import DEFAULT_MATCH_KEYS
+from mappings.engine import ATTRIBUTES, Rule, validate_rules
 from mappings.models import FieldMapping
 
 from .models import DINGTALK_CN, IdentityProvider, NodeScope
@@ -252,7 +255,26 @@ class MatchKeysForm(forms.Form):
     )
 
 
+def attribute_choices(extra_keys: Sequence[str]) -> list[tuple[str, Any]]:
+    """The attribute picker's options: the account's attributes, then the extra attributes
+    seen in the directory (``extra.<key>``)."""
+    groups: list[tuple[str, Any]] = [
+        ("", "—"),
+        (_("Account attributes"), [(a, a) for a in ATTRIBUTES]),
+    ]
+    if extra_keys:
+        extras = [(f"extra.{key}", f"extra.{key}") for key in extra_keys]
+        groups.append((_("Extra attributes seen in the directory"), extras))
+    return groups
+
+
 class FieldMappingForm(forms.ModelForm):
+    """One row of the field mapping. ``attribute`` picks the source of an "Account
+    attribute" row; ``source`` holds an expression or a constant (or, when posted without a
+    pick, the attribute's name: what the API and older forms send)."""
+
+    attribute = forms.ChoiceField(label=_("Account attribute"), required=False)
+
     class Meta:
         model = FieldMapping
         fields = [
@@ -260,19 +282,82 @@ class FieldMappingForm(forms.ModelForm):
             "target",
             "is_extension",
             "source_kind",
+            "attribute",
             "source",
             "apply",
             "default",
         ]
         widgets = {
-            "source": forms.TextInput(attrs={"list": "attribute-suggestions"}),
+            "source": forms.TextInput(attrs={"class": "mapping-source", "spellcheck": "false"}),
         }
+
+    def __init__(self, *args: Any, attributes: Sequence[tuple[str, Any]] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        choices = list(attributes) or attribute_choices([])
+        current = self.instance.source if self.instance.source_kind == "attribute" else ""
+        if current and current not in _values(choices):
+            choices.append((current, current))  # a saved pick the sample no longer lists
+        self.fields["attribute"].choices = choices
+        self.fields["attribute"].initial = current
+        self.fields["attribute"].widget.attrs["class"] = "mapping-attribute"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("source_kind") == "attribute" and data.get("attribute"):
+            data["source"] = data["attribute"]
+        return data
+
+
+def _values(choices: Sequence[tuple[str, Any]]) -> set[str]:
+    found = set()
+    for value, label in choices:
+        if isinstance(label, list | tuple):
+            found |= {v for v, _label in label}
+        else:
+            found.add(value)
+    return found
+
+
+class BaseFieldMappingFormSet(forms.BaseInlineFormSet):
+    """The rows of the field mapping; the mapping engine's errors land on the row they name."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        rows = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        rows = [f for f in rows if f.cleaned_data.get("target")]
+        by_target: dict[str, Any] = {}
+        for form in rows:  # a duplicate is the later row's problem
+            by_target[form.cleaned_data["target"].strip()] = form
+        for error in validate_rules(rules_of(rows)):
+            form = by_target.get(error.target)
+            if form is None:  # a required field no row maps
+                raise ValidationError(error.message)
+            form.add_error(None, error.message)
+
+
+def rules_of(forms_: Sequence[forms.Form]) -> list[Rule]:
+    """The engine rules of cleaned mapping rows, in order."""
+    return [
+        Rule(
+            target=f.cleaned_data["target"].strip(),
+            source_kind=f.cleaned_data["source_kind"],
+            source=f.cleaned_data.get("source", ""),
+            apply=f.cleaned_data["apply"],
+            default=f.cleaned_data.get("default", ""),
+            is_extension=bool(f.cleaned_data.get("is_extension")),
+            display_name=f.cleaned_data.get("display_name", ""),
+        )
+        for f in forms_
+    ]
 
 
 FieldMappingFormSet = forms.inlineformset_factory(
     IdentityProvider,
     FieldMapping,
     form=FieldMappingForm,
+    formset=BaseFieldMappingFormSet,
     extra=0,
     can_delete=True,
     max_num=60,

@@ -15,6 +15,7 @@ from dtconsole.directory import queries as directory_queries
 from mappings.engine import Rule
 
 from . import services
+from .forms import rules_of
 from .models import IdentityProvider, NodeScope
 
 
@@ -80,23 +81,14 @@ def deletion_defaults() -> dict[str, object]:
 
 def rules_from_formset(formset) -> list[Rule]:
     """The engine rules of a valid field-mapping formset, in form order, deleted rows skipped."""
-    rules = []
-    for form in formset.forms:
-        data = form.cleaned_data
-        if not data or data.get("DELETE") or not data.get("target"):
-            continue
-        rules.append(
-            Rule(
-                target=data["target"].strip(),
-                source_kind=data["source_kind"],
-                source=data.get("source", ""),
-                apply=data["apply"],
-                default=data.get("default", ""),
-                is_extension=bool(data.get("is_extension")),
-                display_name=data.get("display_name", ""),
-            )
-        )
-    return rules
+    rows = [
+        form
+        for form in formset.forms
+        if form.cleaned_data
+        and not form.cleaned_data.get("DELETE")
+        and form.cleaned_data.get("target")
+    ]
+    return rules_of(rows)
 
 
 # --- step 3: scopes and the tree they make -----------------------------------------------------

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.provider_list, name="list"),
     path("bind/", views.wizard_step, name="bind"),
     path("<int:pk>/", views.provider_detail, name="detail"),
+    path("<int:pk>/jobs/", views.provider_jobs, name="jobs"),
     path("<int:pk>/step/<int:step>/", views.wizard_step, name="wizard"),
     path("<int:pk>/settings/", views.provider_settings, name="settings"),
     path("<int:pk>/verify/", views.provider_verify, name="verify"),

@@ -18,11 +18,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from dtconsole.access import roles
 from dtconsole.access.decorators import page_requires
+from dtconsole.directory import queries as directory_queries
 from dtconsole.directory.models import Account
 from dtconsole.directory.queries import org_search as org_matches
+from dtconsole.sync import queries as sync_queries
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
-from mappings.engine import ATTRIBUTES, evaluate
+from mappings.engine import evaluate
 from mappings.sources import source_account
 
 from . import services
@@ -33,6 +35,7 @@ from .forms import (
     ScenarioForm,
     ScopeFormSet,
     SyncSettingsForm,
+    attribute_choices,
 )
 from .models import IdentityProvider
 from .presenters import (
@@ -48,6 +51,7 @@ from .presenters import (
 
 STEP_TEMPLATES = {1: "application", 2: "permissions", 3: "scenario", 4: "mapping"}
 ORG_SEARCH_LIMIT = 20
+RECENT_JOBS = 10
 
 
 def provider_list(request: HttpRequest) -> HttpResponse:
@@ -61,10 +65,31 @@ def provider_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "provider": provider,
         "scopes": provider.scopes.select_related("organization"),
         "mappings": provider.field_mappings.all(),
-        "jobs": SyncJob.objects.filter(provider=provider)[:10],
         "findings": provider.verification.get("findings", []),
+        **_recent_jobs_context(provider),
     }
     return render(request, "providers/detail.html", context)
+
+
+@require_GET
+def provider_jobs(request: HttpRequest, pk: int) -> HttpResponse:
+    """Partial: the provider's recent jobs, polled by its page while one is queued or
+    running; the answer that finds none running stops the polling."""
+    provider = get_object_or_404(IdentityProvider.objects.only("pk"), pk=pk)
+    return render(request, "providers/_recent_jobs.html", _recent_jobs_context(provider))
+
+
+def _recent_jobs_context(provider: IdentityProvider) -> dict[str, Any]:
+    jobs = list(sync_queries.job_list(provider=provider)[:RECENT_JOBS])
+    return {
+        "rows": [
+            (j, sync_queries.counter_summary(j.counters), sync_queries.job_duration(j))
+            for j in jobs
+        ],
+        "polling": sync_queries.has_active(jobs),
+        "poll_url": reverse("providers:jobs", args=[provider.pk]),
+        "provider_id": provider.pk,
+    }
 
 
 @page_requires(roles.MANAGE_PROVIDERS)
@@ -217,13 +242,22 @@ def step_mapping(request: HttpRequest, provider: IdentityProvider) -> HttpRespon
             formset.non_form_errors().extend(exc.messages)
         else:
             return _after_mapping_saved(request, provider)
-    context = {"formset": formset, "keys": keys, "attributes": ATTRIBUTES}
+    context = {"formset": formset, "keys": keys}
     return _render_step(request, provider, 4, context, conflict)
 
 
 def _mapping_forms(provider: IdentityProvider, data: Any) -> tuple[Any, MatchKeysForm]:
-    formset = FieldMappingFormSet(data, instance=provider, prefix="map")
-    return formset, MatchKeysForm(data, initial={"match_keys": provider.match_keys})
+    return _mapping_formset(provider, data), MatchKeysForm(
+        data, initial={"match_keys": provider.match_keys}
+    )
+
+
+def _mapping_formset(provider: IdentityProvider, data: Any) -> Any:
+    """The mapping rows, their attribute pickers listing the extra attributes in use."""
+    attributes = attribute_choices(directory_queries.extra_attribute_keys())
+    return FieldMappingFormSet(
+        data, instance=provider, prefix="map", form_kwargs={"attributes": attributes}
+    )
 
 
 def _after_mapping_saved(request: HttpRequest, provider: IdentityProvider) -> HttpResponse:
@@ -370,7 +404,7 @@ def org_search(request: HttpRequest) -> HttpResponse:
 def mapping_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: the DingTalk payload the unsaved mapping would produce for one account."""
     provider = get_object_or_404(IdentityProvider, pk=pk)
-    formset = FieldMappingFormSet(request.POST, instance=provider, prefix="map")
+    formset = _mapping_formset(provider, request.POST)
     username = request.POST.get("preview_username", "").strip()
     account = Account.objects.filter(username=username).first()
     context: dict = {"username": username, "account": account}

@@ -39,12 +39,14 @@ class JobFilterForm(forms.Form):
 
     provider = provider_field()
     status = any_of(_("Status"), SyncJob.Status.choices, _("Any status"))
+    kind = any_of(_("Kind"), SyncJob.Kind.choices, _("Any kind"))
 
     def filters(self) -> dict[str, Any]:
         self.is_valid()
         return {
             "provider": self.cleaned_data.get("provider"),
             "status": self.cleaned_data.get("status", ""),
+            "kind": self.cleaned_data.get("kind", ""),
         }
 
 
@@ -86,6 +88,11 @@ class EventFilterForm(forms.Form):
     status = any_of(_("Status"), SyncEvent.Status.choices, _("Any status"))
     since = forms.DateTimeField(label=_("From"), required=False, widget=DateTimeInput())
     until = forms.DateTimeField(label=_("To"), required=False, widget=DateTimeInput())
+    failing = forms.BooleanField(
+        label=_("Only objects failing now"),
+        required=False,
+        help_text=_("The latest attempt at each account or organisation, when it failed."),
+    )
 
     def filters(self) -> EventFilters:
         """The filters to apply; a field with an invalid value is left out (and shown)."""
@@ -98,3 +105,11 @@ class RepushForm(forms.Form):
     """Which provider to push one object to again."""
 
     provider = provider_field(required=True, empty_label=None)
+
+
+class LinkUserForm(forms.Form):
+    """Which DingTalk user of which provider an account is to be linked to."""
+
+    provider = provider_field(required=True, empty_label=None)
+    userid = forms.CharField(label=_("DingTalk userid"), max_length=64)
+    next = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -220,6 +220,13 @@ class SyncEvent(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["provider", "-id"], name="event_provider_idx"),
+            # A provider's failures (the dashboard, the list filtered by provider and status)
+            # and one object's latest event per provider (what fails now, the account page).
+            models.Index(fields=["provider", "status", "-id"], name="event_provider_status_idx"),
+            models.Index(
+                fields=["provider", "object_type", "source_id", "-id"],
+                name="event_provider_object_idx",
+            ),
             models.Index(fields=["job", "-id"], name="event_job_idx"),
             models.Index(fields=["object_type", "source_id", "-id"], name="event_object_idx"),
             models.Index(fields=["status", "-id"], name="event_status_idx"),
@@ -319,6 +326,20 @@ class UserConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field} {self.value} held by {self.holder_userid or '?'}"
+
+    @property
+    def field_label(self) -> str:
+        """The conflicting field's name in the reader's language."""
+        return str(CONFLICT_FIELDS.get(self.field, self.field))
+
+
+CONFLICT_FIELDS = {
+    "mobile": _("mobile"),
+    "email": _("email"),
+    "userid": _("userid"),
+    "job_number": _("job number"),
+    "telephone": _("telephone"),
+}
 
 
 class WorkerHeartbeat(models.Model):

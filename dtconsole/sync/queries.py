@@ -11,17 +11,26 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Left
 from django.db.models.lookups import Exact, GreaterThanOrEqual, LessThan
 from django.utils import timezone
 
 from connectors.dingtalk.types import Department, User
 from dtconsole.directory.models import Account, Organization
-from dtconsole.providers.models import IdentityProvider
+from dtconsole.providers.models import IdentityProvider, NodeScope
 
-from .models import DepartmentLink, SyncEvent, SyncJob, UserLink
+from .models import (
+    DepartmentLink,
+    PendingChange,
+    SyncEvent,
+    SyncJob,
+    UserConflict,
+    UserLink,
+    WorkerHeartbeat,
+)
 from .remote import RemoteState
 
 PAGE_SIZE = 50
@@ -120,18 +129,17 @@ def keyset_page(
 # --- jobs ----------------------------------------------------------------------------------------
 
 
-def job_list(*, provider: IdentityProvider | None = None, status: str = "") -> QuerySet[SyncJob]:
+def job_list(
+    *, provider: IdentityProvider | None = None, status: str = "", kind: str = ""
+) -> QuerySet[SyncJob]:
     """Jobs newest first with the provider and requester names the list shows."""
     jobs = SyncJob.objects.select_related("provider", "requested_by").only(
-        *(f.name for f in SyncJob._meta.concrete_fields if f.name not in ("scope", "error")),
+        *(f.name for f in SyncJob._meta.concrete_fields if f.name != "scope"),
         "provider__name",
         "requested_by__username",
     )
-    if provider is not None:
-        jobs = jobs.filter(provider=provider)
-    if status:
-        jobs = jobs.filter(status=status)
-    return jobs.order_by("-id")
+    exact = {"provider": provider, "status": status, "kind": kind}
+    return jobs.filter(**{k: v for k, v in exact.items() if v}).order_by("-id")
 
 
 def has_active(jobs: Iterable[SyncJob]) -> bool:
@@ -236,6 +244,7 @@ class EventFilters:
     since: datetime | None = None
     until: datetime | None = None
     q: str = ""
+    failing: bool = False  # only the latest failed attempt of each object failing now
 
 
 def event_list(filters: EventFilters) -> QuerySet[SyncEvent]:
@@ -253,6 +262,9 @@ def event_list(filters: EventFilters) -> QuerySet[SyncEvent]:
         events = events.filter(event_period(filters.since, filters.until))
     if query := filters.q.strip():
         events = events.filter(event_search(query))
+    if filters.failing:
+        providers = [filters.provider] if filters.provider else IdentityProvider.objects.all()
+        events = events.filter(failing_now(providers))
     return events
 
 
@@ -391,3 +403,281 @@ def provider_targets(provider: IdentityProvider) -> list[int]:
     """The DingTalk departments the provider's scopes write under, in scope order (the root
     when there is no scope yet, as ``services.dingtalk_snapshot`` reads)."""
     return list(dict.fromkeys(provider.scopes.values_list("target_dept_id", flat=True))) or [1]
+
+
+# --- what fails now ------------------------------------------------------------------------------
+
+# Statuses of an attempt: a later success mends a failure, a later failure replaces it; planned
+# (dry runs), skipped and rejected events attempted nothing.
+ATTEMPTED = (SyncEvent.Status.SUCCESS, SyncEvent.Status.FAILED)
+# Full runs that tried every object of the scope that differed from DingTalk.
+COMPLETED = (SyncJob.Status.SUCCEEDED, SyncJob.Status.PARTIAL, SyncJob.Status.REJECTED)
+FAILING_LIMIT = 1000  # the dashboard counts failing objects up to this many ("1000+")
+ACTIVE = (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
+
+
+def last_completed_full_sync(provider: IdentityProvider) -> SyncJob | None:
+    """The provider's latest real (not dry) full run that went through the whole scope."""
+    jobs = SyncJob.objects.filter(
+        provider=provider, kind=SyncJob.Kind.FULL, dry_run=False, status__in=COMPLETED
+    )
+    return jobs.order_by("-id").first()
+
+
+def failure_window_start(provider: IdentityProvider) -> int | None:
+    """The first event id that can tell what fails now; None when every event can.
+
+    A completed full run attempts every object that differs from DingTalk, so an object
+    still failing has a failed attempt from that run's first event on: older events need not
+    be read, which keeps the question cheap however long the history is.
+    """
+    full = last_completed_full_sync(provider)
+    if full is None:
+        return None
+    events = SyncEvent.objects.order_by("id").values_list("id", flat=True)
+    first = events.filter(job=full).first()
+    if first is None:  # the run changed nothing: nothing failed then, look at what came after
+        moment = full.finished_at or full.created_at
+        after = SyncEvent.objects.filter(created_at__gte=moment).order_by("created_at", "id")
+        first = after.values_list("id", flat=True).first()
+    if first is None:
+        first = (events.reverse().first() or 0) + 1
+    return first
+
+
+def failing_now(providers: Iterable[IdentityProvider]) -> Q:
+    """Events that are the latest attempt at their object for their provider, and failed.
+
+    One event per object failing now: a later success mends it, a later failure replaces it.
+    Served by the (provider, status, id) index for the failures and the (provider, object
+    type, source id, id) index for the later attempt.
+    """
+    later = SyncEvent.objects.filter(
+        provider_id=OuterRef("provider_id"),
+        object_type=OuterRef("object_type"),
+        source_id=OuterRef("source_id"),
+        id__gt=OuterRef("id"),
+        status__in=ATTEMPTED,
+    )
+    windows = Q(pk__in=[])
+    for provider in providers:
+        start = failure_window_start(provider)
+        windows |= Q(provider=provider, id__gte=start) if start else Q(provider=provider)
+    return Q(status=SyncEvent.Status.FAILED) & windows & ~Exists(later)
+
+
+@dataclass
+class Failing:
+    """Objects failing now for one provider: latest attempts that failed, open conflicts."""
+
+    objects: int  # distinct accounts and organisations, conflicts included
+    conflicts: int
+    capped: bool  # more than ``objects`` fail (the count stopped at FAILING_LIMIT)
+
+
+def failing_objects(provider: IdentityProvider, limit: int = FAILING_LIMIT) -> Failing:
+    """How many objects fail now for ``provider`` (counted up to ``limit``)."""
+    failing = SyncEvent.objects.filter(failing_now([provider]))
+    count = _count_upto(failing, limit)
+    refs = set(UserConflict.objects.filter(provider=provider).values_list("account_ref", flat=True))
+    overlap = failing.filter(object_type=SyncEvent.ObjectType.USER, source_id__in=refs)
+    total = count + len(refs) - (_count_upto(overlap, limit) if refs else 0)
+    return Failing(objects=total, conflicts=len(refs), capped=count >= limit)
+
+
+# --- the dashboard: each provider's health, the workers ---------------------------------------
+
+
+@dataclass
+class ProviderHealth:
+    """What the dashboard says about one provider; each figure links to the list behind it."""
+
+    provider: IdentityProvider
+    last_success: SyncJob | None  # the latest real full sync that succeeded
+    last_job: SyncJob | None
+    failing: Failing
+    pending: int  # directory changes waiting for an incremental run
+    awaiting: int  # jobs stopped for an approval of their deletions
+    active: bool  # a job is queued or running (the dashboard polls)
+
+
+def provider_health(provider: IdentityProvider) -> ProviderHealth:
+    """One provider's health: a handful of indexed reads, whatever the size of the history."""
+    jobs = SyncJob.objects.filter(provider=provider).order_by("-id")
+    counts = jobs.filter(status__in=(*ACTIVE, SyncJob.Status.AWAITING_APPROVAL)).aggregate(
+        active=Count("id", filter=~Q(status=SyncJob.Status.AWAITING_APPROVAL)),
+        awaiting=Count("id", filter=Q(status=SyncJob.Status.AWAITING_APPROVAL)),
+    )
+    success = jobs.filter(kind=SyncJob.Kind.FULL, dry_run=False, status=SyncJob.Status.SUCCEEDED)
+    return ProviderHealth(
+        provider=provider,
+        last_success=success.first(),
+        last_job=jobs.first(),
+        failing=failing_objects(provider),
+        pending=PendingChange.objects.filter(provider=provider).count(),
+        awaiting=counts["awaiting"],
+        active=bool(counts["active"]),
+    )
+
+
+def providers_health() -> list[ProviderHealth]:
+    """Every provider's health, by name."""
+    return [provider_health(p) for p in IdentityProvider.objects.order_by("name", "id")]
+
+
+@dataclass
+class WorkerStatus:
+    """A machine's background worker and when it was last seen."""
+
+    host: str
+    pid: int
+    seen_at: datetime
+    alive: bool
+
+
+def worker_statuses(now: datetime | None = None) -> list[WorkerStatus]:
+    """Every worker machine on record, most recently seen first."""
+    limit = (now or timezone.now()) - timedelta(seconds=settings.WORKER_STALE_SECONDS)
+    rows = WorkerHeartbeat.objects.order_by("-seen_at")
+    return [WorkerStatus(r.host, r.pid, r.seen_at, r.seen_at >= limit) for r in rows]
+
+
+# --- pending changes -----------------------------------------------------------------------------
+
+
+@dataclass
+class PendingRow:
+    """A directory object waiting for the provider's next incremental run, with its name."""
+
+    change: PendingChange
+    object: Account | Organization | None  # None once deleted from the directory
+
+    @property
+    def is_account(self) -> bool:
+        return self.change.object_type == "account"
+
+    @property
+    def timeline_type(self) -> str:
+        """The object type as sync events name it (the timeline's URL)."""
+        return SyncEvent.ObjectType.USER if self.is_account else SyncEvent.ObjectType.DEPARTMENT
+
+
+def pending_changes(provider: IdentityProvider) -> QuerySet[PendingChange]:
+    """The provider's pending changes, most recently changed first."""
+    return PendingChange.objects.filter(provider=provider).order_by("-changed_at", "-id")
+
+
+def with_objects(changes: Iterable[PendingChange]) -> list[PendingRow]:
+    """Pair each pending change with its account or organisation (two queries at most)."""
+    changes = list(changes)
+    wanted: dict[str, set[int]] = {"account": set(), "organization": set()}
+    for change in changes:
+        wanted.setdefault(change.object_type, set()).add(change.object_id)
+    accounts = Account.objects.only("username", "display_name").in_bulk(wanted["account"])
+    orgs = Organization.objects.only("name").in_bulk(wanted["organization"])
+    found = {"account": accounts, "organization": orgs}
+    return [PendingRow(c, found.get(c.object_type, {}).get(c.object_id)) for c in changes]
+
+
+# --- an account's or organisation's side in DingTalk ----------------------------------------------
+
+
+@dataclass
+class DingTalkSide:
+    """One provider's side of an account or organisation: linked, waiting, or out of scope."""
+
+    provider: IdentityProvider
+    in_scope: bool  # the provider's scope holds the object (an account also must be active)
+    dingtalk_id: str = ""  # the linked userid or dept_id
+    origin: str = ""  # a linked user: "created" by the console or "adopted"
+    target: int | None = None  # an organisation that stands for this target department
+    last_event: SyncEvent | None = None
+    conflicts: list[UserConflict] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        """ "target", "linked", "leaving" (linked but out of scope), "waiting" or "outside"."""
+        if self.target is not None:
+            return "target"
+        if self.dingtalk_id:
+            return "linked" if self.in_scope else "leaving"
+        return "waiting" if self.in_scope else "outside"
+
+
+def _scopes_by_provider() -> dict[int, list[NodeScope]]:
+    scopes: dict[int, list[NodeScope]] = {}
+    for scope in NodeScope.objects.select_related("organization"):
+        scopes.setdefault(scope.provider_id, []).append(scope)
+    return scopes
+
+
+def _within(path: str, scopes: Iterable) -> bool:
+    return any(path.startswith(scope.organization.path) for scope in scopes)
+
+
+def _last_event(provider: IdentityProvider, object_type: str, source_id: int) -> SyncEvent | None:
+    """The object's latest event for the provider (the (provider, object, id) index)."""
+    events = SyncEvent.objects.filter(
+        provider=provider, object_type=object_type, source_id=source_id
+    ).only(*_event_columns(with_provider=False))
+    return events.order_by("-id").first()
+
+
+def account_dingtalk(account: Account) -> list[DingTalkSide]:
+    """The account's side in each provider's DingTalk, with its last event and conflicts.
+
+    In scope as the engine reads it (``source.read_directory``): an active account with a
+    membership inside a scope (its primary one when "one person in multiple organisations"
+    is off).
+    """
+    memberships = list(account.memberships.select_related("organization"))
+    conflicts: dict[int, list[UserConflict]] = {}
+    for conflict in UserConflict.objects.filter(account_ref=account.pk).order_by("field"):
+        conflicts.setdefault(conflict.provider_id, []).append(conflict)
+    scopes, sides = _scopes_by_provider(), []
+    for provider in IdentityProvider.objects.order_by("name", "id"):
+        counted = [m for m in memberships if provider.multi_org_enabled or m.is_primary]
+        in_scope = account.is_active and any(
+            _within(m.organization.path, scopes.get(provider.pk, [])) for m in counted
+        )
+        link = UserLink.objects.filter(provider=provider, account_ref=account.pk).first()
+        sides.append(
+            DingTalkSide(
+                provider,
+                in_scope,
+                dingtalk_id=link.userid if link else "",
+                origin=link.origin if link else "",
+                last_event=_last_event(provider, SyncEvent.ObjectType.USER, account.pk),
+                conflicts=conflicts.get(provider.pk, []),
+            )
+        )
+    return sides
+
+
+def organization_dingtalk(org: Organization) -> list[DingTalkSide]:
+    """The organisation's side in each provider's DingTalk, with its last event.
+
+    The root of a scope that merges into its target stands for that department (it is not
+    created); any other organisation inside a scope becomes a department of its own.
+    """
+    scopes, sides = _scopes_by_provider(), []
+    for provider in IdentityProvider.objects.order_by("name", "id"):
+        own = scopes.get(provider.pk, [])
+        merged = [s for s in own if s.organization_id == org.pk and s.placement == "merge"]
+        link = DepartmentLink.objects.filter(provider=provider, org_ref=org.pk).first()
+        sides.append(
+            DingTalkSide(
+                provider,
+                _within(org.path, own),
+                dingtalk_id=str(link.dept_id) if link else "",
+                target=merged[0].target_dept_id if merged else None,
+                last_event=_last_event(provider, SyncEvent.ObjectType.DEPARTMENT, org.pk),
+            )
+        )
+    return sides
+
+
+def account_conflicts(account_id: int) -> list[UserConflict]:
+    """The account's open conflicts with every provider, with the provider's name."""
+    conflicts = UserConflict.objects.filter(account_ref=account_id).select_related("provider")
+    return list(conflicts.order_by("provider__name", "field"))

@@ -25,6 +25,12 @@ urlpatterns = [
         views.object_repush,
         name="object_repush",
     ),
+    path("objects/user/<int:source_id>/link/", views.link_user, name="link_user"),
+    path(
+        "providers/<int:provider_id>/pending/",
+        views.pending_list,
+        name="pending_list",
+    ),
     path(
         "providers/<int:provider_id>/dingtalk/",
         views.dingtalk_view,

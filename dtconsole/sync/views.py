@@ -9,12 +9,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from connectors.dingtalk.errors import DingTalkError
+from dtconsole.directory.models import Account
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError
 
@@ -23,12 +27,14 @@ from .forms import (
     EventFilterForm,
     JobEventFilterForm,
     JobFilterForm,
+    LinkUserForm,
     RepushForm,
     StartSyncForm,
 )
 from .models import SyncEvent, SyncJob
 
 JOB_PAGE_SIZE = 50
+PENDING_PAGE_SIZE = 50
 
 
 def _keyset(request: HttpRequest, rows: Any) -> queries.KeysetPage:
@@ -187,6 +193,7 @@ def object_timeline(request: HttpRequest, object_type: str, source_id: int) -> H
         "label": queries.object_label(source, page),
         "page": page,
         "providers": queries.object_providers(object_type, source_id),
+        "conflicts": queries.account_conflicts(source_id) if object_type == "user" else [],
     }
     return render(request, "sync/object_timeline.html", context)
 
@@ -207,6 +214,51 @@ def object_repush(request: HttpRequest, object_type: str, source_id: int) -> Htt
         return redirect("sync:object_timeline", object_type=object_type, source_id=source_id)
     messages.success(request, _("Re-push queued as job #%(id)s.") % {"id": job.pk})
     return redirect("sync:job_detail", pk=job.pk)
+
+
+@require_POST
+def link_user(request: HttpRequest, source_id: int) -> HttpResponse:
+    """Link an account to the DingTalk user holding its conflicting value (its conflicts are
+    forgotten and it is pushed again), then go back to the page the admin came from."""
+    account = get_object_or_404(Account, pk=source_id)
+    form = LinkUserForm(request.POST)
+    back = _back(request, reverse("directory:account_detail", args=[account.pk]))
+    if not form.is_valid():
+        messages.error(request, _("Choose a provider and a DingTalk userid to link to."))
+        return redirect(back)
+    provider, userid = form.cleaned_data["provider"], form.cleaned_data["userid"]
+    try:
+        job = services.sync_link_user(request.user, provider, account, userid)
+    except services.SyncError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    done = _("%(account)s is now linked to DingTalk user %(userid)s; job #%(id)s pushes it again.")
+    messages.success(request, done % {"account": account.username, "userid": userid, "id": job.pk})
+    return redirect(back)
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    """The console page named by ``next``, else ``default``."""
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and allowed else default
+
+
+# --- pending changes -------------------------------------------------------------------------
+
+
+@require_GET
+def pending_list(request: HttpRequest, provider_id: int) -> HttpResponse:
+    """The directory changes waiting for the provider's next incremental run, 50 a page."""
+    provider = get_object_or_404(IdentityProvider, pk=provider_id)
+    page = Paginator(queries.pending_changes(provider), PENDING_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    rows = queries.with_objects(page)
+    context = {"provider": provider, "page": page, "rows": rows}
+    return render(request, "sync/pending_list.html", context)
 
 
 # --- DingTalk's side -------------------------------------------------------------------------
