@@ -22,8 +22,8 @@ from dtconsole.access import roles
 from dtconsole.access.services import require
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Organization
-from dtconsole.sync.texts import render
 from dtconsole.monitoring.calls import record_dingtalk_call
+from dtconsole.sync.texts import render
 from mappings.defaults import DEFAULT_MATCH_KEYS, DEFAULT_RULES
 from mappings.engine import Rule, validate_rules
 from mappings.models import FieldMapping

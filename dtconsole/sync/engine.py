@@ -19,8 +19,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connectors.dingtalk.errors import DingTalkError, NotFound
-from dtconsole.notifications.triggers import notify_job_finished
 from dtconsole.monitoring.tallies import job_finished
+from dtconsole.notifications.triggers import notify_job_finished
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError, provider_client, provider_rules
 
