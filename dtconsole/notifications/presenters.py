@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from dtconsole.audit.models import AuditEntry
 from dtconsole.providers.models import IdentityProvider
-from dtconsole.providers.presenters import ChangeLine
+from dtconsole.providers.presenters import ChangeLine, change_lines
 
 from . import queries
 from .forms import NotificationSettingsForm
@@ -35,21 +35,7 @@ def changes_since(provider: IdentityProvider, version: int | None) -> list[Setti
         object_type=IdentityProvider._meta.label_lower, object_id=str(provider.pk), action=ACTION
     ).order_by("-id")[:RECENT_ENTRIES]
     newer = [e for e in entries if (e.after.get("version") or 0) > (version or 0)]
-    return [SettingsChange(e, _lines(e)) for e in reversed(newer)]
-
-
-def _lines(entry: AuditEntry) -> list[ChangeLine]:
-    lines = []
-    for name, before, after in entry.changes():
-        if name == "version":
-            continue
-        if isinstance(before, list) and isinstance(after, list):
-            removed = tuple(v for v in before if v not in after)
-            added = tuple(v for v in after if v not in before)
-            lines.append(ChangeLine(name, removed=removed, added=added))
-        else:
-            lines.append(ChangeLine(name, before, after))
-    return lines
+    return [SettingsChange(e, change_lines(e, version_field="version")) for e in reversed(newer)]
 
 
 def settings_page(

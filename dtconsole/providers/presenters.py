@@ -266,13 +266,18 @@ def configuration_changes(
         newer = list(entries[:1])
     else:
         newer = [e for e in entries if (e.after.get("config_version") or 0) > since]
-    return [ConfigurationChange(e, _change_lines(e)) for e in reversed(newer)]
+    return [
+        ConfigurationChange(e, change_lines(e, version_field="config_version"))
+        for e in reversed(newer)
+    ]
 
 
-def _change_lines(entry: AuditEntry) -> list[ChangeLine]:
+def change_lines(entry: AuditEntry, version_field: str) -> list[ChangeLine]:
+    """An audited settings change as lines to show: lists as removed/added, the version
+    counter (``version_field``) left out. Shared by every page that refuses a stale save."""
     lines = []
     for name, before, after in entry.changes():
-        if name == "config_version":
+        if name == version_field:
             continue
         if isinstance(before, list) and isinstance(after, list):
             removed = tuple(v for v in before if v not in after)
