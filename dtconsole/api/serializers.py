@@ -15,6 +15,7 @@ from rest_framework import serializers
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.providers.forms import AGENT_ID_RE, APP_KEY_RE, CORP_ID_RE, default_bases
 from dtconsole.providers.models import IdentityProvider, NodeScope
+from dtconsole.providers.services import SCENARIO_FIELDS, SETTINGS_FIELDS
 from dtconsole.sync.models import SyncEvent, SyncJob
 from mappings.engine import Rule
 from mappings.models import FieldMapping
@@ -447,17 +448,10 @@ class ProviderSerializer(serializers.ModelSerializer):
             "verified_at",
             "verification_ok",
             "verification",
-            "incremental_enabled",
-            "qr_logon_enabled",
-            "multi_org_enabled",
+            # every scenario switch and sync setting a service writes, so a new one shows
+            *SCENARIO_FIELDS,
             "match_keys",
-            "delete_policy",
-            "deletion_threshold_count",
-            "deletion_threshold_percent",
-            "deletion_window_hours",
-            "protect_adopted",
-            "full_sync_interval_hours",
-            "qps",
+            *SETTINGS_FIELDS,
             "scopes",
             "created_at",
             "updated_at",
