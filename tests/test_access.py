@@ -203,6 +203,15 @@ def test_a_weak_initial_password_is_refused_on_its_field(client):
     assert "password" in response.context["form"].errors
 
 
+def test_the_system_actors_name_is_not_a_username_for_a_console_user(client):
+    client.force_login(make_user("boss", "administrator"))
+    data = {"username": "System", "password": "a-long-enough-pass-2026", "role": ""}
+    response = client.post(reverse("access:user_list"), data)
+    assert response.status_code == 400
+    assert "audit log" in str(response.context["form"].errors["username"])
+    assert not type(make_user("x")).objects.filter(username__iexact="system").exists()
+
+
 def test_the_last_administrator_cannot_be_demoted_or_deactivated():
     boss = make_user("boss", "administrator")
     with pytest.raises(access.RoleError, match="last active administrator"):

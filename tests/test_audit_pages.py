@@ -144,3 +144,14 @@ def test_entries_are_filtered_by_actor_object_and_name(admin_client, admin_user)
     html = admin_client.get(url).content.decode()
     assert '<option value="vera">vera</option>' in html
     assert '<option value="directory.account">Account</option>' in html
+
+
+def test_the_system_actor_is_named_as_such_and_filtered_by(admin_client, admin_user):
+    directory.account_create(SYSTEM, username="ann", display_name="Ann")
+    directory.account_create(admin_user, username="bob", display_name="Bob")
+    url = reverse("audit:list")
+    html = admin_client.get(url).content.decode()
+    assert ">System (commands and background jobs)</a>" in html
+    assert '<option value="system">System (commands and background jobs)</option>' in html
+    by_system = AuditEntry.objects.get(actor_name="system")
+    assert shown(admin_client.get(url, {"actor": "system"})) == [by_system.pk]

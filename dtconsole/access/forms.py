@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from . import roles
+from .services import SYSTEM
 
 
 def role_choices() -> list[tuple[str, str]]:
@@ -38,6 +39,14 @@ class UserCreateForm(RoleForm):
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"].strip()
+        if username.lower() == SYSTEM.username:
+            raise forms.ValidationError(
+                _(
+                    "“%(name)s” names the console's own actions (commands and background "
+                    "jobs) in the audit log: choose another username."
+                )
+                % {"name": username}
+            )
         if get_user_model().objects.filter(username=username).exists():
             raise forms.ValidationError(_("A console user with this username exists."))
         return username

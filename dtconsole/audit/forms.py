@@ -40,7 +40,7 @@ class AuditFilterForm(forms.Form):
         )
         self.fields["actor"].choices = [
             ("", _("Anyone")),
-            *((a, a) for a in recorded("actor_name")),
+            *((a, presenters.actor_label(a)) for a in recorded("actor_name")),
         ]
         self.fields["action"].choices = [("", _("Any action")), *actions]
         self.fields["object_type"].choices = [("", _("Any object type")), *types]

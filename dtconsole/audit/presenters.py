@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from dtconsole.access import roles
+from dtconsole.access.services import SYSTEM
 from dtconsole.readable import readable
 
 from .models import AuditEntry
@@ -92,6 +93,14 @@ def action_label(action: str) -> str:
     return str(ACTIONS.get(action, action))
 
 
+def actor_label(actor_name: str) -> str:
+    """Who acted, as the log names them: the system actor (management commands, the
+    scheduler and the sync engine) in the reader's language, a console user by username."""
+    if actor_name == SYSTEM.username:
+        return str(_("System (commands and background jobs)"))
+    return actor_name
+
+
 def object_type_label(object_type: str) -> str:
     """ "directory.account" as "Account"; the code itself for a model that is gone."""
     model = _model(object_type)
@@ -118,6 +127,7 @@ class AuditRow:
     """An entry as the log shows it."""
 
     entry: AuditEntry
+    actor: str
     action: str
     object_type: str
     url: str  # the object's page, "" when it has none or no longer exists
@@ -131,6 +141,7 @@ def audit_rows(entries: Iterable[AuditEntry]) -> list[AuditRow]:
     return [
         AuditRow(
             entry,
+            actor_label(entry.actor_name),
             action_label(entry.action),
             object_type_label(entry.object_type),
             _url(entry, alive),
