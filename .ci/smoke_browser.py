@@ -98,7 +98,7 @@ def browse(args: argparse.Namespace, app: dict[str, str]) -> str:
         page.fill("#id_username", args.username)
         page.fill("#id_password", args.password)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{args.console}/directory/**")
+        page.wait_for_url(lambda url: "/login/" not in url)  # the dashboard
         step("logged in")
         status = bind_and_sync(page, args.console, args.sandbox, app, args.org)
         browser.close()
