@@ -222,6 +222,7 @@ def test_a_job_awaiting_approval_shows_its_pending_deletions_and_can_be_approved
         status=SyncJob.Status.AWAITING_APPROVAL,
         counters={"pending_deletions": 7},
         planned_deletions=planned,
+        error="Approve or reject the deletions listed on this page; nothing was changed.",
     )
     html = body(admin_client.get(reverse("sync:job_detail", args=[job.pk])))
     assert "would pass the provider's deletion threshold" in html
@@ -232,6 +233,9 @@ def test_a_job_awaiting_approval_shows_its_pending_deletions_and_can_be_approved
     assert response.url == reverse("sync:job_detail", args=[job.pk])
     job.refresh_from_db()
     assert job.status == SyncJob.Status.QUEUED and job.deletions_approved
+    html = body(admin_client.get(reverse("sync:job_detail", args=[job.pk])))
+    assert "7 deletions approved · admin" in html
+    assert "Approve or reject" not in html and "would pass the provider" not in html
 
 
 def test_rejecting_the_deletions_sends_the_job_on_without_them(admin_client):

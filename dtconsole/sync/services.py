@@ -105,7 +105,20 @@ def _decide(actor, job: SyncJob, decision: str, refusal: str) -> SyncJob:
     job.decision = decision
     job.decided_by = actor if getattr(actor, "pk", None) else None
     job.status = SyncJob.Status.QUEUED
-    job.save(update_fields=["decision", "decided_by", "status"])
+    # The stop's instruction ("approve or reject ...") is answered: the page says what was
+    # decided (the decision line) and the run's own outcome replaces it when it ends.
+    job.error, job.error_args, job.hint, job.hint_args = "", {}, "", {}
+    job.save(
+        update_fields=[
+            "decision",
+            "decided_by",
+            "status",
+            "error",
+            "error_args",
+            "hint",
+            "hint_args",
+        ]
+    )
     transaction.on_commit(lambda: dispatch(job.pk))
     return job
 
