@@ -93,12 +93,13 @@ serve: setup
 	trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(BIN)/gunicorn --config deploy/gunicorn.conf.py --bind $(HOST):$(PORT)
 
-# Browser tests drive Debian's chromium; install it when it is missing (CI runs as root).
+# Browser tests drive Debian's chromium; install it when it is missing (CI runs as root),
+# with a CJK font, so that Chinese pages render as text in screenshots rather than boxes.
 chromium:
-	@test -x $(CHROMIUM) || { \
+	@{ test -x $(CHROMIUM) && fc-list :lang=zh-cn family 2>/dev/null | grep -q .; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
-	  else echo "Browser tests need Debian's chromium: run 'apt-get install chromium' as root."; exit 1; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  else echo "Browser tests need Debian's chromium and fonts-noto-cjk: run 'apt-get install chromium fonts-noto-cjk' as root."; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 # The translation tests and `make messages` need GNU gettext (xgettext, msgmerge, msgfmt);
 # install Debian's package when it is missing. `make run` does not: the .mo files are committed.
