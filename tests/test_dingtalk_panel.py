@@ -48,6 +48,18 @@ def test_an_account_is_linked_waiting_or_out_of_scope_per_provider():
     assert sides["Other"].state == "leaving"  # linked, but no longer in that scope
 
 
+@pytest.mark.parametrize(
+    ("incremental", "when"), [(True, "the incremental sync removes it"), (False, "the next full")]
+)
+def test_a_linked_account_out_of_scope_says_which_run_removes_it(admin_client, incremental, when):
+    inside, outside = make_org("Inside"), make_org("Outside")
+    acme = scoped(inside, incremental_enabled=incremental)
+    ann = make_account("ann", orgs=[outside])
+    UserLink.objects.create(provider=acme, account=ann, account_ref=ann.pk, userid="ann")
+    html = body(admin_client.get(reverse("directory:account_detail", args=[ann.pk])))
+    assert "out of the provider&#x27;s scope now: " + when in html.replace("'", "&#x27;")
+
+
 def test_a_disabled_account_is_out_of_every_scope():
     team = make_org("Team")
     scoped(team)

@@ -126,6 +126,9 @@ def test_approving_an_incremental_job_applies_its_deletions_and_every_other_chan
     assert users["p10"]["title"] == "Team lead"
     assert not {"p00", "p01", "p02", "p03"} & set(users)
     assert not PendingChange.objects.filter(provider=provider).exists()
+    # The counters say what the run applied, not what it had planned when it stopped.
+    assert "planned" not in job.counters and "pending_deletions" not in job.counters
+    assert job.counters["user_delete"] == 4 and job.counters["user_update"] == 1
 
 
 def test_rejecting_applies_the_other_changes_and_leaves_the_deletions_for_a_later_run(

@@ -238,6 +238,14 @@ def test_a_job_awaiting_approval_shows_its_pending_deletions_and_can_be_approved
     assert "Approve or reject" not in html and "would pass the provider" not in html
 
 
+def test_a_waiting_job_shows_no_duration_that_grows_while_it_waits(admin_client):
+    started = timezone.now() - timedelta(hours=5)
+    job = make_job(make_provider(), status=SyncJob.Status.AWAITING_APPROVAL, started_at=started)
+    for url in (reverse("sync:job_detail", args=[job.pk]), reverse("sync:job_list")):
+        html = body(admin_client.get(url))
+        assert "18000" not in html.replace(",", "") and "1800" not in html
+
+
 def test_rejecting_the_deletions_sends_the_job_on_without_them(admin_client):
     job = make_job(make_provider(), status=SyncJob.Status.AWAITING_APPROVAL)
     admin_client.post(reverse("sync:job_reject", args=[job.pk]))

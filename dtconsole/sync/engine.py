@@ -217,6 +217,10 @@ def _execute(job, client, plan: Plan, options: Settings, *, remote=None, pending
         _record_planned(recorder, plan.all_ops())
         job.progress_done = job.progress_total
         return _finish(job, Status.SUCCEEDED)
+    # "planned" and "pending_deletions" describe a stop for approval; a run that goes on
+    # after the decision counts what it applies (and sets them again if it stops again).
+    recorder.counters.pop("planned", None)
+    recorder.counters.pop("pending_deletions", None)
     gate = deletions.decide(job, plan)
     if gate.stop is not None:
         return _stop_for_approval(job, recorder, plan, gate.stop)

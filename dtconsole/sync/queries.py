@@ -192,8 +192,9 @@ def counter_summary(counters: Mapping[str, Any] | None) -> CounterSummary:
 
 
 def job_duration(job: SyncJob) -> float | None:
-    """Seconds the job ran (so far, while it runs); None before it started."""
-    if job.started_at is None:
+    """Seconds the job ran (so far, while it runs); None before it started and while it
+    waits for approval (it is not running, and waiting is not its duration)."""
+    if job.started_at is None or job.status == SyncJob.Status.AWAITING_APPROVAL:
         return None
     end = job.finished_at or timezone.now()
     return max((end - job.started_at).total_seconds(), 0.0)
