@@ -100,6 +100,13 @@ def test_step_one_creates_a_draft_with_the_secret_encrypted_and_audited(admin_cl
     assert entry.actor_name == "admin" and app["app_secret"] not in str(entry.after)
 
 
+def test_the_default_field_names_are_stored_in_the_binding_admins_language(admin_client, sandbox):
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    provider = bind_step1(admin_client, sandbox, sandbox.app())
+    names = dict(provider.field_mappings.values_list("target", "display_name"))
+    assert names["name"] == "名称" and names["job_number"] == "工号"
+
+
 @pytest.mark.parametrize(
     "field,value,message",
     [

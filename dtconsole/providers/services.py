@@ -517,11 +517,13 @@ def _hours(n: int) -> str:
 
 
 def _create_default_mappings(provider: IdentityProvider) -> None:
+    """The default rows, their display names in the language of the admin binding the app
+    (stored as the admin's own data from then on)."""
     FieldMapping.objects.bulk_create(
         FieldMapping(
             provider=provider,
             target=r.target,
-            display_name=r.display_name,
+            display_name=_(r.display_name),
             is_extension=r.is_extension,
             source_kind=r.source_kind,
             source=r.source,
