@@ -126,6 +126,8 @@ def test_approving_an_incremental_job_applies_its_deletions_and_every_other_chan
     assert users["p10"]["title"] == "Team lead"
     assert not {"p00", "p01", "p02", "p03"} & set(users)
     assert not PendingChange.objects.filter(provider=provider).exists()
+    planned = SyncEvent.objects.filter(job=job, status=SyncEvent.Status.PLANNED)
+    assert planned.count() == 4 and all("stopped for approval" in e.message for e in planned)
     # The counters say what the run applied, not what it had planned when it stopped.
     assert "planned" not in job.counters and "pending_deletions" not in job.counters
     assert job.counters["user_delete"] == 4 and job.counters["user_update"] == 1

@@ -119,6 +119,11 @@ def _decide(actor, job: SyncJob, decision: str, refusal: str) -> SyncJob:
             "hint_args",
         ]
     )
+    # The events of the stop stay as its record; what the run then does gets events of its own.
+    SyncEvent.objects.filter(job=job, status=SyncEvent.Status.PLANNED).update(
+        message=N_("Listed when the run stopped for approval; what was done is its own event."),
+        message_args={},
+    )
     transaction.on_commit(lambda: dispatch(job.pk))
     return job
 
