@@ -480,6 +480,34 @@ def test_extra_attributes_that_cannot_be_stored_or_sent_answer_400(staff):
     assert not Account.objects.exists()
 
 
+def test_deeply_nested_extra_attributes_answer_400_naming_the_field(staff):
+    for depth in (25, 450):
+        body = '{"username": "ann", "display_name": "Ann", "extra": {"a": '
+        body += "[" * depth + "]" * depth + "}}"
+        response = staff.post(f"{V1}/accounts/", body, content_type="application/json")
+        assert response.status_code == 400, depth
+        assert "nests deeper than 20 levels" in response.json()["extra"][0]
+    assert not Account.objects.exists()
+
+
+def test_a_body_nested_too_deeply_to_parse_answers_400_not_500(staff):
+    body = "[" * 100_000 + "]" * 100_000
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nests too deeply" in response.json()["detail"]
+
+
+def test_extra_attributes_over_64_kib_answer_400(staff):
+    big = {"username": "ann", "display_name": "Ann", "extra": {"notes": "x" * 70_000}}
+    response = staff.post(f"{V1}/accounts/", big, format="json")
+    assert response.status_code == 400
+    assert "at most 65536 bytes" in response.json()["extra"][0]
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", [big], format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "extra"
+    assert not Account.objects.exists()
+
+
 def test_bulk_items_that_are_not_objects_are_reported_by_index(staff):
     response = staff.post(f"{V1}/accounts/bulk_upsert/", [1, "x"], format="json")
     assert response.status_code == 400

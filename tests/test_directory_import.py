@@ -681,3 +681,16 @@ def test_anonymous_users_are_sent_to_the_login_page_from_every_import_page(clien
         assert response.status_code == 302, url
         assert response.url.startswith(reverse("login")), url
     assert Account.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('{"a": ' + "[" * 5000 + "]" * 5000 + "}", "nests deeper than 20 levels"),
+        ('{"a": "' + "x" * 70_000 + '"}', "at most 65536 bytes"),
+    ],
+)
+def test_unbounded_extra_attributes_are_a_row_error_not_a_broken_preview(extra, message):
+    batch = upload_accounts(account_row(extra=extra))
+    [error] = error_texts(batch)
+    assert error.startswith("row 2, extra:") and message in error

@@ -8,11 +8,13 @@ validators and run inside the services, whose errors become 400 answers with fie
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.directory.validators import validate_json_bounds
 from dtconsole.providers.forms import AGENT_ID_RE, APP_KEY_RE, CORP_ID_RE, default_bases
 from dtconsole.providers.models import IdentityProvider, NodeScope
 from dtconsole.providers.services import SCENARIO_FIELDS, SETTINGS_FIELDS
@@ -50,6 +52,10 @@ class ExtraField(serializers.DictField):
     finite numbers, and text without NUL characters or unpaired surrogates."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:  # first: the checks below walk the value recursively
+            validate_json_bounds(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
         value = super().to_internal_value(data)
         try:
             json.dumps(value, allow_nan=False)

@@ -21,7 +21,6 @@ Row numbers are the spreadsheet's: the header is row 1, the first data row is ro
 import codecs
 import csv
 import io
-import json
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -43,6 +42,7 @@ from dtconsole.audit.services import audit_batch
 from . import services
 from .models import Account, ImportBatch, Membership, Organization
 from .services import ACCOUNT_FIELDS, DirectoryError
+from .validators import load_bounded_json
 
 Kind = ImportBatch.Kind
 
@@ -701,7 +701,10 @@ def _account_fields(row: ImportRow, existing: Account | None) -> dict[str, Any]:
 
 def _parse_extra(row: ImportRow, text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
+        value = load_bounded_json(text)
+    except ValidationError as exc:
+        row.add_error("extra", " ".join(exc.messages))
+        return None
     except ValueError as exc:
         row.add_error(
             "extra",

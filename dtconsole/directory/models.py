@@ -12,7 +12,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .validators import normalize_mobile, validate_org_code, validate_org_name, validate_username
+from .validators import (
+    normalize_mobile,
+    validate_json_bounds,
+    validate_org_code,
+    validate_org_name,
+    validate_username,
+)
 
 
 class MobileField(models.CharField):
@@ -116,6 +122,7 @@ class Account(models.Model):
         default=dict,
         blank=True,
         help_text=_("Free-form attributes (JSON object) that field mappings can read."),
+        validators=[validate_json_bounds],
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True
