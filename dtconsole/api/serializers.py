@@ -282,7 +282,10 @@ class AccountBulkItemSerializer(AccountFieldsSerializer):
         child=serializers.CharField(max_length=64),
         required=False,
         max_length=MAX_ORGS_PER_ACCOUNT,
-        help_text="Organisation codes; the first is primary. Replaces the memberships.",
+        help_text=(
+            "Organisation codes; the first is primary. A non-empty list replaces the "
+            "memberships, an empty one keeps them (as an empty CSV cell does)."
+        ),
     )
 
 

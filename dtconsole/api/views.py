@@ -24,6 +24,7 @@ from rest_framework.serializers import Serializer
 from dtconsole.access import roles
 from dtconsole.directory import queries as directory_queries
 from dtconsole.directory import services as directory
+from dtconsole.directory import upsert
 from dtconsole.directory.models import Account, Membership, Organization
 from dtconsole.providers import services as providers
 from dtconsole.providers.models import IdentityProvider
@@ -36,9 +37,8 @@ from mappings.engine import Rule, evaluate
 from mappings.models import FieldMapping
 from mappings.sources import source_account
 
-from . import bulk
 from . import serializers as s
-from .exceptions import Conflict
+from .exceptions import BulkError, Conflict, errors_from_serializer
 from .pagination import IdCursorPagination
 from .preconditions import ERROR_412, ERROR_428, IF_MATCH, etag, etag_header, expected_version
 
@@ -179,8 +179,17 @@ class OrganizationViewSet(ApiViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update organisations keyed by code, parents by code; all or nothing."""
         items = _bulk_items(request, s.OrganizationBulkItemSerializer)
+        label = _("API bulk upsert of %(n)d organisations") % {"n": len(items)}
         return self.unless_dry_run(
-            lambda: bulk.organizations_bulk_upsert(request.user, items), _bulk_answer
+            lambda: upsert.upsert(
+                request.user,
+                upsert.Kind.ORGANIZATIONS,
+                upsert.rows_from_items(upsert.Kind.ORGANIZATIONS, items),
+                action="organization.bulk_upsert",
+                object_type="directory.organization",
+                label=label,
+            ),
+            _bulk_answer,
         )
 
 
@@ -188,8 +197,16 @@ def _no_content(_result: Any) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _bulk_answer(result: bulk.BulkResult) -> Response:
-    return Response(result.as_dict())
+def _bulk_answer(written: list[upsert.Written]) -> Response:
+    """What a bulk upsert did: its counts, and each item in request order."""
+    items = [
+        {"index": w.row.number, "key": w.key, "id": w.pk, "action": _ACTIONS[w.action]}
+        for w in sorted(written, key=lambda w: w.row.number)
+    ]
+    return Response({**upsert.counts_of(written), "items": items})
+
+
+_ACTIONS = {upsert.CREATE: "created", upsert.UPDATE: "updated", upsert.UNCHANGED: "unchanged"}
 
 
 def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dict[str, Any]]:
@@ -198,7 +215,7 @@ def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dic
         data=request.data, many=True, allow_empty=False, max_length=s.BULK_MAX_ITEMS
     )
     if not serializer.is_valid():
-        raise bulk.BulkError(bulk.errors_from_serializer(serializer.errors))
+        raise BulkError(errors_from_serializer(serializer.errors))
     return serializer.validated_data
 
 
@@ -289,8 +306,17 @@ class AccountViewSet(ApiViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update accounts keyed by username, organisations as codes; all or nothing."""
         items = _bulk_items(request, s.AccountBulkItemSerializer)
+        label = _("API bulk upsert of %(n)d accounts") % {"n": len(items)}
         return self.unless_dry_run(
-            lambda: bulk.accounts_bulk_upsert(request.user, items), _bulk_answer
+            lambda: upsert.upsert(
+                request.user,
+                upsert.Kind.ACCOUNTS,
+                upsert.rows_from_items(upsert.Kind.ACCOUNTS, items),
+                action="account.bulk_upsert",
+                object_type="directory.account",
+                label=label,
+            ),
+            _bulk_answer,
         )
 
 
