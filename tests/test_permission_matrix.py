@@ -76,6 +76,7 @@ PAGES: dict[str, Row] = {
     "directory:import": Row(ADMIN),
     "directory:import_preview": Row(VIEWER, args=("batch",)),
     "directory:import_commit": Row(ADMIN, "post", ("batch",)),
+    "directory:import_status": Row(VIEWER, args=("batch",)),
     "directory:import_sample": Row(VIEWER, args=("kind",)),
     # providers
     "providers:list": Row(VIEWER),

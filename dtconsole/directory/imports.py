@@ -21,6 +21,9 @@ Row numbers are the spreadsheet's: the header is row 1, the first data row is ro
 import codecs
 import csv
 import io
+import logging
+import time
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -32,11 +35,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dtconsole.access import roles
-from dtconsole.access.services import require
+from dtconsole.access.services import SYSTEM, require
 from dtconsole.audit.services import audit_batch
+from dtconsole.providers.models import IdentityProvider
+from dtconsole.sync import consequences
+from dtconsole.sync.texts import Text, stored
 
 from . import upsert
-from .models import ImportBatch
+from .models import Account, ImportBatch, ImportCheckedRow, ImportUndo, Organization
 from .upsert import (  # noqa: F401 (the import's vocabulary, used by its pages)
     ACTION_LABELS,
     COLUMNS,
@@ -51,6 +57,7 @@ from .upsert import (  # noqa: F401 (the import's vocabulary, used by its pages)
 )
 
 Kind = ImportBatch.Kind
+log = logging.getLogger(__name__)
 
 
 # The columns as the import page explains them: (column, required, explanation).
@@ -203,12 +210,17 @@ def _check_row_count(count: int) -> None:
         raise ValidationError(_("The file has a header but no data rows."))
 
 
-# --- the three steps -------------------------------------------------------------------------
+# --- upload: decode, check once, store ------------------------------------------------------
+
+_STORE_BATCH = 1000
 
 
 def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> ImportBatch:
-    """Store an uploaded CSV file as a batch; file-level problems raise ValidationError.
+    """Store an uploaded CSV file as a batch with its check; file-level problems raise
+    ValidationError.
 
+    Every row is checked here, once: the preview pages page through the stored result. For
+    a file without errors, what the import would remove from DingTalk is computed too.
     ``data`` may be cut at one byte over the size limit: more is never needed to refuse it.
     """
     require(actor, roles.CHANGE_DIRECTORY)
@@ -221,15 +233,122 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
             % {"limit": filesizeformat(limit)}
         )
     text = decode_csv(data)
-    _columns, rows = parse_csv(text, kind)
-    return ImportBatch.objects.create(
-        uploaded_by=actor if getattr(actor, "pk", None) else None,
-        kind=kind,
-        filename=filename[:255],
-        content=text,
-        row_count=len(rows),
-        summary={"rows": len(rows)},
+    columns, rows = parse_csv(text, kind)
+    plan = upsert.plan_rows(kind, columns, rows)
+    found = _consequences(actor, plan) if plan.is_valid else []
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            uploaded_by=actor if getattr(actor, "pk", None) else None,
+            kind=kind,
+            filename=filename[:255],
+            content=text,
+            row_count=len(rows),
+            summary={"rows": len(rows)},
+            consequences=found,
+        )
+        _store_check(batch, plan)
+    return batch
+
+
+def _store_check(batch: ImportBatch, plan: ImportPlan) -> None:
+    """The plan's rows, bad ones first, as the preview pages read them."""
+    batch.checked = {"columns": plan.columns, "counts": plan.counts()}
+    batch.save(update_fields=["checked"])
+    ImportCheckedRow.objects.bulk_create(
+        (
+            ImportCheckedRow(
+                batch=batch,
+                position=position,
+                number=row.number,
+                action=row.action,
+                is_bad=row.is_bad,
+                cells=row.cells,
+                errors=[str(error) for error in row.errors],
+            )
+            for position, row in enumerate(plan.rows_bad_first())
+        ),
+        batch_size=_STORE_BATCH,
     )
+
+
+def _consequences(actor: Any, plan: ImportPlan) -> list[dict[str, Any]]:
+    """What committing ``plan`` would remove from DingTalk, per bound provider, stored as
+    texts to render in the reader's language. Only rows that can remove anything are tried
+    (inside a rolled-back transaction): a disabled account, replaced memberships, a move."""
+    removing = _rows_that_may_remove(plan)
+    bound = IdentityProvider.objects.filter(step=IdentityProvider.Step.DONE)
+    if not removing.rows or not bound.exists():
+        return []
+
+    def change() -> None:
+        with audit_batch(actor, "directory.import", None):  # rolled back with the rest
+            rows_writer = upsert.writer(removing, actor)
+            for row in rows_writer.ordered():
+                upsert.write_row(rows_writer, row)
+
+    try:
+        found = consequences.preview(change)
+    except UpsertRefused:
+        return []  # the commit will say why; nothing to predict
+    return [_stored_consequence(c) for c in found]
+
+
+def _rows_that_may_remove(plan: ImportPlan) -> ImportPlan:
+    if plan.kind == Kind.ORGANIZATIONS:
+        updates = [row for row in plan.rows if row.action == UPDATE]
+        parents = dict(
+            Organization.objects.filter(pk__in=[row.target for row in updates]).values_list(
+                "pk", "parent_id"
+            )
+        )
+        moves = any(
+            row.cleaned["parent"] != (("id", parents[row.target]) if parents[row.target] else None)
+            for row in updates
+        )
+        return plan if moves else ImportPlan(plan.kind, plan.columns, [])
+    disabled = Account.Status.DISABLED
+    rows = [
+        row
+        for row in plan.rows
+        if row.action == UPDATE
+        and (row.cleaned["changed"].get("status") == disabled or row.cleaned["replace_memberships"])
+    ]
+    return ImportPlan(plan.kind, plan.columns, rows)
+
+
+def _stored_consequence(found: consequences.Consequence) -> dict[str, Any]:
+    approval = found.approval()
+    return {
+        "provider": found.provider.name,
+        "sentence": list(stored(found.sentence())),
+        "approval": list(stored(approval)) if approval else None,
+        "removed_users": found.removed_users,
+        "removed_depts": found.removed_depts,
+        "removes": found.removes or bool(found.unlinked),
+    }
+
+
+def import_consequences(batch: ImportBatch) -> list[SimpleNamespace]:
+    """The stored consequences of ``batch`` with their texts in the active language."""
+    return [
+        SimpleNamespace(
+            **{
+                **c,
+                "sentence": Text(*c["sentence"]),
+                "approval": Text(*c["approval"]) if c["approval"] else None,
+            }
+        )
+        for c in batch.consequences
+    ]
+
+
+def import_checked(batch: ImportBatch) -> ImportBatch:
+    """``batch`` with its stored check (a batch uploaded before checks were stored is
+    checked now, once)."""
+    if not batch.checked:
+        with transaction.atomic():
+            _store_check(batch, import_preview(batch))
+    return batch
 
 
 def import_preview(batch: ImportBatch) -> ImportPlan:
@@ -238,58 +357,173 @@ def import_preview(batch: ImportBatch) -> ImportPlan:
     return upsert.plan_rows(batch.kind, columns, rows)
 
 
-def import_commit(actor: Any, batch: ImportBatch) -> dict[str, int]:
-    """Write every row of ``batch`` through the one upsert path in one transaction.
+# --- commit: a background job ----------------------------------------------------------------
 
-    Raises ImportRefused (nothing attempted: bad rows, already committed) or ImportFailed
-    (a write failed, everything rolled back, the batch marked failed). One audit entry
-    records the import and its counts.
+
+def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
+    """Queue the import of ``batch`` as a background job (``import_run``); returns at once.
+
+    Raises ImportRefused when the stored check found bad rows, or when the batch is already
+    imported or being imported: one conditional status change hands it over, so a second
+    commit, even a concurrent one, is refused.
     """
     require(actor, roles.CHANGE_DIRECTORY)
-    try:
-        with transaction.atomic():
-            _claim(batch)
-            plan = _valid_plan(batch)
-            label = f"{batch.filename} ({batch.get_kind_display()})"
-            with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
-                rows_writer = upsert.writer(plan, actor)
-                written = [upsert.write_row(rows_writer, row) for row in rows_writer.ordered()]
-            counts = upsert.counts_of(written)
-            batch.summary = {"rows": len(plan.rows), **counts}
-            batch.save(update_fields=["summary"])
-    except UpsertRefused as exc:
-        message = " ".join(str(error) for error in exc.errors)
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=ImportBatch.Status.FAILED, summary={"error": message}
+    bad = (batch.checked.get("counts") or {}).get("bad", 0)
+    if bad:
+        raise ImportRefused(_bad_rows(bad))
+    with transaction.atomic():
+        queued = ImportBatch.objects.filter(
+            pk=batch.pk, status__in=[ImportBatch.Status.PREVIEWED, ImportBatch.Status.FAILED]
+        ).update(
+            status=ImportBatch.Status.QUEUED,
+            committed_by=actor if getattr(actor, "pk", None) else None,
+            queued_at=timezone.now(),
+            done=0,
+            total=batch.row_count,
         )
-        batch.refresh_from_db()
-        raise ImportFailed(message) from exc
+        if not queued:
+            batch.refresh_from_db()
+            if batch.status == ImportBatch.Status.COMMITTED:
+                raise ImportRefused(
+                    _("This file was already imported; it cannot be imported twice.")
+                )
+            raise ImportRefused(_("This file is being imported already."))
+        transaction.on_commit(lambda: dispatch(batch.pk))
     batch.refresh_from_db()
-    return counts
+    return batch
 
 
-def _claim(batch: ImportBatch) -> None:
-    """Mark the batch committed first: a second commit, even a concurrent one, finds it so.
+def dispatch(batch_id: int) -> None:
+    """Hand an import to the django-q2 broker."""
+    from django_q.tasks import async_task
 
-    The mark is part of the transaction, so a failed commit takes it back.
+    async_task("dtconsole.directory.tasks.run_import", batch_id, task_name=f"import-{batch_id}")
+
+
+def _bad_rows(n: int) -> str:
+    return _("%(n)d row(s) have errors. Nothing was written: fix the file and upload it again.") % {
+        "n": n
+    }
+
+
+def import_run(batch_id: int) -> None:
+    """The job: check again, then write in short transactions, all or nothing.
+
+    Claimed by one conditional status change (queued → running): a second hand-off of the
+    same batch does nothing. Rows are written a chunk per transaction
+    (DIRECTORY_IMPORT_CHUNK_ROWS) so other writers (the API, the pages, sync jobs) interleave,
+    with a pause between chunks; each chunk records what it changed with the
+    values before. If any row is refused, every chunk already written is undone from that
+    record, in reverse, and the batch is marked failed with a sentence saying what to do.
     """
-    claimed = (
-        ImportBatch.objects.filter(pk=batch.pk)
-        .exclude(status=ImportBatch.Status.COMMITTED)
-        .update(status=ImportBatch.Status.COMMITTED, committed_at=timezone.now())
+    batch = _claim(batch_id)
+    if batch is None:
+        return
+    actor = batch.committed_by or SYSTEM
+    try:
+        plan = _valid_plan(batch)
+    except ImportRefused as exc:
+        _fail(batch, str(exc))
+        return
+    label = f"{batch.filename} ({batch.get_kind_display()})"
+    try:
+        with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
+            written = _write_in_chunks(actor, batch, plan)
+    except UpsertRefused as exc:
+        reason = " ".join(str(error) for error in exc.errors)
+        _fail(batch, _after_undo(batch, reason, _undo(actor, batch, label)))
+        return
+    counts = upsert.counts_of(written)
+    ImportUndo.objects.filter(batch=batch).delete()
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.COMMITTED,
+        committed_at=timezone.now(),
+        summary={"rows": len(plan.rows), **counts},
+        done=len(plan.rows),
+    )
+
+
+def _claim(batch_id: int) -> ImportBatch | None:
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
+        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), done=0
     )
     if not claimed:
-        raise ImportRefused(_("This file was already imported; it cannot be imported twice."))
+        log.info("import %s was handed over again but is not queued: nothing to do", batch_id)
+        return None
+    return ImportBatch.objects.select_related("committed_by").get(pk=batch_id)
 
 
 def _valid_plan(batch: ImportBatch) -> ImportPlan:
+    """The batch checked again: the directory may have changed since the upload."""
     try:
         plan = import_preview(batch)
     except ValidationError as exc:
         raise ImportRefused(" ".join(exc.messages)) from exc
     if not plan.is_valid:
+        first = plan.errors[0]
         raise ImportRefused(
-            _("%(n)d row(s) have errors. Nothing was written: fix the file and upload it again.")
-            % {"n": len(plan.bad_rows)}
+            _bad_rows(len(plan.bad_rows))
+            + " "
+            + _("The directory changed since the upload; the first: %(error)s") % {"error": first}
         )
     return plan
+
+
+def _write_in_chunks(actor: Any, batch: ImportBatch, plan: ImportPlan) -> list[upsert.Written]:
+    journal: list[dict[str, Any]] = []
+    rows_writer = upsert.writer(plan, actor, journal)
+    ordered = rows_writer.ordered()
+    written: list[upsert.Written] = []
+    size = settings.DIRECTORY_IMPORT_CHUNK_ROWS
+    for start in range(0, len(ordered), size):
+        if start:
+            time.sleep(settings.DIRECTORY_IMPORT_CHUNK_PAUSE)  # let waiting writers in
+        chunk = ordered[start : start + size]
+        with transaction.atomic():
+            journal.clear()
+            done = [upsert.write_row(rows_writer, row) for row in chunk]
+            ImportUndo.objects.bulk_create(ImportUndo(batch=batch, entry=e) for e in journal)
+            ImportBatch.objects.filter(pk=batch.pk).update(done=start + len(chunk))
+        written += done
+    return written
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.FAILED, summary={"error": message}, done=0
+    )
+
+
+def _after_undo(batch: ImportBatch, reason: str, problems: list[str]) -> str:
+    if not problems:
+        return _(
+            "%(reason)s Everything the import had written was undone: the directory is as "
+            "before. Fix that row in the file and upload it again."
+        ) % {"reason": reason}
+    return _(
+        "%(reason)s Undoing what the import had written left %(n)d change(s) in place, "
+        "because the directory changed meanwhile: %(problems)s Check these objects."
+    ) % {"reason": reason, "n": len(problems), "problems": " ".join(problems)}
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+def _undo(actor: Any, batch: ImportBatch, label: str) -> list[str]:
+    """Replay the batch's undo record in reverse, a chunk per transaction; what could not
+    be undone comes back as sentences. One audit entry records the undo and its counts."""
+    problems: list[str] = []
+    ids = list(ImportUndo.objects.filter(batch=batch).order_by("-id").values_list("id", flat=True))
+    with audit_batch(actor, "directory.import_undo", batch, label=label):
+        size = settings.DIRECTORY_IMPORT_CHUNK_ROWS
+        for start in range(0, len(ids), size):
+            if start:
+                time.sleep(settings.DIRECTORY_IMPORT_CHUNK_PAUSE)
+            entries = ImportUndo.objects.filter(pk__in=ids[start : start + size])
+            with transaction.atomic():
+                for undo in sorted(entries, key=lambda u: -u.pk):
+                    problem = upsert.undo_entry(undo.entry, actor)
+                    if problem:
+                        problems.append(problem)
+                entries.delete()
+    return problems

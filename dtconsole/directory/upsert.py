@@ -796,3 +796,70 @@ def _item_cells(kind: str, item: dict[str, Any]) -> dict[str, str]:
         else:
             cells[column] = str(value)
     return cells
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+def undo_entry(entry: dict[str, Any], by: Any) -> str:
+    """Undo one journal entry of a writer, acting as ``by``; a refusal comes back as a
+    sentence (the directory changed meanwhile), otherwise ""."""
+    actor = by
+    try:
+        with transaction.atomic():
+            _UNDO[entry["op"]](actor, entry)
+    except (ValidationError, DirectoryError, DatabaseError) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        return f"{entry['op']} #{entry['pk']}: {text}"
+    return ""
+
+
+def _undo_org_created(actor: Any, entry: dict[str, Any]) -> None:
+    org = Organization.objects.filter(pk=entry["pk"]).first()
+    if org is not None:
+        services.organization_delete(actor, org)
+
+
+def _undo_org_changed(actor: Any, entry: dict[str, Any]) -> None:
+    org = Organization.objects.filter(pk=entry["pk"]).first()
+    if org is None:
+        return
+    before = entry["before"]
+    if org.parent_id != before["parent_id"]:
+        parent = Organization.objects.filter(pk=before["parent_id"]).first()
+        org = services.organization_move(actor, org, parent)
+    if (org.name, org.order) != (before["name"], before["order"]):
+        services.organization_update(
+            actor, org, name=before["name"], code=org.code, order=before["order"]
+        )
+
+
+def _undo_account_created(actor: Any, entry: dict[str, Any]) -> None:
+    account = Account.objects.filter(pk=entry["pk"]).first()
+    if account is not None:
+        services.account_delete(actor, account)
+
+
+def _undo_account_changed(actor: Any, entry: dict[str, Any]) -> None:
+    account = Account.objects.filter(pk=entry["pk"]).first()
+    if account is not None:
+        services.account_update(actor, account, **entry["before"])
+
+
+def _undo_memberships(actor: Any, entry: dict[str, Any]) -> None:
+    account = Account.objects.filter(pk=entry["pk"]).first()
+    if account is None:
+        return
+    orgs = Organization.objects.in_bulk([org_id for org_id, _primary, _order in entry["before"]])
+    _replace_memberships(
+        actor, account, [orgs[org_id] for org_id, _p, _o in entry["before"] if org_id in orgs]
+    )
+
+
+_UNDO = {
+    "org_created": _undo_org_created,
+    "org_changed": _undo_org_changed,
+    "account_created": _undo_account_created,
+    "account_changed": _undo_account_changed,
+    "memberships": _undo_memberships,
+}
