@@ -204,3 +204,31 @@ def _run_in_thread(batch_id: int) -> None:
 
 def test_org_header_is_shared():  # keeps the import helpers honest
     assert ORG_HEADER[0] == "code"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_full_sync_during_a_running_import_succeeds(sandbox, directory):
+    """A sync job and the import share SQLite's write lock between chunks; neither fails."""
+    from dtconsole.sync import engine
+    from dtconsole.sync.models import SyncJob
+    from dtconsole.sync.services import sync_job_enqueue
+    from tests.factories import make_provider
+
+    for i in range(30):
+        make_account(f"p{i:03d}", orgs=[Organization.objects.get(code="rd")])
+    provider = make_provider(sandbox, sandbox.app(qps=50), [(directory, 1)], qps=50)
+    rows = [account_row(f"user{i:05d}", organizations="sales") for i in range(2000)]
+    batch = imports.import_upload(
+        SYSTEM, kind="accounts", filename="big.csv", data=csv_bytes(ACCOUNT_HEADER, rows)
+    )
+    imports.import_commit(SYSTEM, batch)
+    job = sync_job_enqueue(SYSTEM, provider, kind="full", trigger="manual")
+    importer = threading.Thread(target=_run_in_thread, args=(batch.pk,))
+    importer.start()
+    engine.run_job(job.pk)
+    importer.join()
+    job.refresh_from_db()
+    batch.refresh_from_db()
+    assert job.status == SyncJob.Status.SUCCEEDED, job.error
+    assert batch.status == ImportBatch.Status.COMMITTED, batch.summary
+    assert batch.started_at < job.finished_at and job.started_at < batch.committed_at  # overlap
