@@ -329,6 +329,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "dtconsole.sync.models.SyncJob.Status",
         "EventStatusEnum": "dtconsole.sync.models.SyncEvent.Status",
         "EventActionEnum": "dtconsole.sync.models.SyncEvent.Action",
+        "ImportKindEnum": "dtconsole.directory.models.ImportBatch.Kind",
+        "ImportStatusEnum": "dtconsole.directory.models.ImportBatch.Status",
     },
 }
 

@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from dtconsole.access import roles
 from dtconsole.access.services import SYSTEM, require
-from dtconsole.audit.services import audit_batch
+from dtconsole.audit.services import audit_batch, audit_record
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.sync import consequences
 from dtconsole.sync.texts import Text, stored
@@ -247,7 +247,18 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
             consequences=found,
         )
         _store_check(batch, plan)
+        audit_record(
+            actor,
+            "directory.import_upload",
+            batch,
+            after={"kind": kind, "filename": batch.filename, **plan.counts()},
+            object_repr=_label(batch),
+        )
     return batch
+
+
+def _label(batch: ImportBatch) -> str:
+    return f"{batch.filename} ({batch.get_kind_display()})"
 
 
 def _store_check(batch: ImportBatch, plan: ImportPlan) -> None:
@@ -320,6 +331,9 @@ def _stored_consequence(found: consequences.Consequence) -> dict[str, Any]:
     approval = found.approval()
     return {
         "provider": found.provider.name,
+        "provider_id": found.provider.pk,
+        "unlinked": found.unlinked,
+        "stops": found.stops is not None,
         "sentence": list(stored(found.sentence())),
         "approval": list(stored(approval)) if approval else None,
         "removed_users": found.removed_users,
@@ -339,6 +353,24 @@ def import_consequences(batch: ImportBatch) -> list[SimpleNamespace]:
             }
         )
         for c in batch.consequences
+    ]
+
+
+def import_consequences_as_dicts(batch: ImportBatch) -> list[dict[str, Any]]:
+    """The stored consequences in the API's shape (``Consequence.as_dict``), texts rendered
+    in the active language."""
+    return [
+        {
+            "provider": c.provider_id,
+            "provider_name": c.provider,
+            "removed_users": c.removed_users,
+            "removed_departments": c.removed_depts,
+            "unlinked_users": c.unlinked,
+            "stops_for_approval": c.stops,
+            "summary": str(c.sentence),
+            "approval": str(c.approval) if c.approval else "",
+        }
+        for c in import_consequences(batch)
     ]
 
 
@@ -388,6 +420,13 @@ def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
                     _("This file was already imported; it cannot be imported twice.")
                 )
             raise ImportRefused(_("This file is being imported already."))
+        audit_record(
+            actor,
+            "directory.import_start",
+            batch,
+            after={"rows": batch.row_count},
+            object_repr=_label(batch),
+        )
         transaction.on_commit(lambda: dispatch(batch.pk))
     batch.refresh_from_db()
     return batch
@@ -425,7 +464,7 @@ def import_run(batch_id: int) -> None:
     except ImportRefused as exc:
         _fail(batch, str(exc))
         return
-    label = f"{batch.filename} ({batch.get_kind_display()})"
+    label = _label(batch)
     try:
         with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
             written = _write_in_chunks(actor, batch, plan)
