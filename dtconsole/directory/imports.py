@@ -509,20 +509,26 @@ def _valid_plan(batch: ImportBatch) -> ImportPlan:
 
 
 def _write_in_chunks(actor: Any, batch: ImportBatch, plan: ImportPlan) -> list[upsert.Written]:
+    """Every row, a chunk per transaction: at most DIRECTORY_IMPORT_CHUNK_ROWS rows and about
+    DIRECTORY_IMPORT_CHUNK_SECONDS long, so no other writer waits longer than that."""
     journal: list[dict[str, Any]] = []
     rows_writer = upsert.writer(plan, actor, journal)
     ordered = rows_writer.ordered()
     written: list[upsert.Written] = []
-    size = settings.DIRECTORY_IMPORT_CHUNK_ROWS
-    for start in range(0, len(ordered), size):
-        if start:
+    while len(written) < len(ordered):
+        if written:
             time.sleep(settings.DIRECTORY_IMPORT_CHUNK_PAUSE)  # let waiting writers in
-        chunk = ordered[start : start + size]
+        rest = ordered[len(written) : len(written) + settings.DIRECTORY_IMPORT_CHUNK_ROWS]
+        deadline = time.monotonic() + settings.DIRECTORY_IMPORT_CHUNK_SECONDS
         with transaction.atomic():
             journal.clear()
-            done = [upsert.write_row(rows_writer, row) for row in chunk]
+            done = []
+            for row in rest:
+                done.append(upsert.write_row(rows_writer, row))
+                if time.monotonic() > deadline:
+                    break
             ImportUndo.objects.bulk_create(ImportUndo(batch=batch, entry=e) for e in journal)
-            ImportBatch.objects.filter(pk=batch.pk).update(done=start + len(chunk))
+            ImportBatch.objects.filter(pk=batch.pk).update(done=len(written) + len(done))
         written += done
     return written
 
