@@ -232,3 +232,37 @@ def test_a_full_sync_during_a_running_import_succeeds(sandbox, directory):
     assert job.status == SyncJob.Status.SUCCEEDED, job.error
     assert batch.status == ImportBatch.Status.COMMITTED, batch.summary
     assert batch.started_at < job.finished_at and job.started_at < batch.committed_at  # overlap
+
+
+class _WorkerDied(BaseException):
+    """Stands for the worker process dying mid-import (nothing catches it)."""
+
+
+def test_an_import_whose_worker_died_is_undone_by_the_watchdog(
+    directory, small_chunks, monkeypatch, settings
+):
+    batch = upload_accounts(*[account_row(f"new{i}", organizations="rd") for i in range(6)])
+    before = snapshot()
+    real_create = services.account_create
+
+    def create(actor, **fields):
+        if fields["username"] == "new4":
+            raise _WorkerDied
+        return real_create(actor, **fields)
+
+    monkeypatch.setattr(services, "account_create", create)
+    imports.import_commit(SYSTEM, batch)
+    with pytest.raises(_WorkerDied):
+        imports.import_run(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.RUNNING and batch.done == 4
+    assert Account.objects.filter(username__startswith="new").count() == 4
+
+    assert imports.recover_stale_imports() == []  # not stale yet
+    settings.SYNC_STALE_SECONDS = -1
+    assert imports.recover_stale_imports() == [batch.pk]
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert batch.summary["error"].startswith("The worker running this import stopped.")
+    assert snapshot() == before
+    assert imports.recover_stale_imports() == []

@@ -23,6 +23,7 @@ import csv
 import io
 import logging
 import time
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -472,6 +473,9 @@ def import_run(batch_id: int) -> None:
         reason = " ".join(str(error) for error in exc.errors)
         _fail(batch, _after_undo(batch, reason, _undo(actor, batch, label)))
         return
+    except _Abandoned:
+        log.warning("import %s was taken over by the watchdog; stopped", batch.pk)
+        return
     counts = upsert.counts_of(written)
     ImportUndo.objects.filter(batch=batch).delete()
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -483,8 +487,9 @@ def import_run(batch_id: int) -> None:
 
 
 def _claim(batch_id: int) -> ImportBatch | None:
+    now = timezone.now()
     claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
-        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), done=0
+        status=ImportBatch.Status.RUNNING, started_at=now, heartbeat_at=now, done=0
     )
     if not claimed:
         log.info("import %s was handed over again but is not queued: nothing to do", batch_id)
@@ -528,9 +533,42 @@ def _write_in_chunks(actor: Any, batch: ImportBatch, plan: ImportPlan) -> list[u
                 if time.monotonic() > deadline:
                     break
             ImportUndo.objects.bulk_create(ImportUndo(batch=batch, entry=e) for e in journal)
-            ImportBatch.objects.filter(pk=batch.pk).update(done=len(written) + len(done))
+            _progress(batch, len(written) + len(done))
         written += done
     return written
+
+
+class _Abandoned(Exception):
+    """The batch is no longer running here (the watchdog took it over): stop writing."""
+
+
+def _progress(batch: ImportBatch, done: int) -> None:
+    """Count the rows written, inside the chunk's transaction: if the batch is no longer
+    running (the watchdog found it stale and undid it), the chunk rolls back."""
+    moved = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.RUNNING).update(
+        done=done, heartbeat_at=timezone.now()
+    )
+    if not moved:
+        raise _Abandoned
+
+
+def recover_stale_imports() -> list[int]:
+    """Undo the imports whose worker died mid-run (no progress for SYNC_STALE_SECONDS) and
+    mark them failed; called by the watchdog. One conditional update claims each batch."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    recovered = []
+    stale = ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING, heartbeat_at__lt=cutoff)
+    for batch in stale.select_related("committed_by").defer("content"):
+        claimed = ImportBatch.objects.filter(
+            pk=batch.pk, status=ImportBatch.Status.RUNNING, heartbeat_at=batch.heartbeat_at
+        ).update(status=ImportBatch.Status.FAILED, summary={"error": ""})
+        if not claimed:
+            continue
+        reason = _("The worker running this import stopped.")
+        problems = _undo(batch.committed_by or SYSTEM, batch, _label(batch))
+        _fail(batch, _after_undo(batch, reason, problems))
+        recovered.append(batch.pk)
+    return recovered
 
 
 def _fail(batch: ImportBatch, message: str) -> None:

@@ -240,6 +240,7 @@ class ImportBatch(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
     committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     checked = models.JSONField(_("check at upload"), default=dict, blank=True)
