@@ -1,19 +1,17 @@
-"""CSV import of organisations and accounts: decode, parse, validate every row, commit.
+"""CSV import of organisations and accounts: decode, check every row once, commit as a job.
 
-Three steps, each a named service the pages call:
+The steps, each a named service the pages and the API call:
 
 - ``import_upload`` decodes the file (UTF-8 with or without BOM, else GB18030), checks the
-  header and the row count, and stores the text in an ``ImportBatch``. Nothing else is written.
-- ``import_preview`` validates every row against the current directory and returns an
-  ``ImportPlan``: each row with its action (create, update, unchanged) and all its errors, each
-  naming the row and the column. Rows are checked with the models' own rules (``full_clean`` on
-  unsaved instances) and with the cross-row rules no single row can see: duplicates within the
-  file, clashes with existing accounts, unknown organisation codes, parent cycles, sibling names.
-- ``import_commit`` validates again (the directory may have changed since the preview) and then
-  writes every row through ``dtconsole.directory.services`` in one transaction: all or nothing.
-
-Lookups against the directory are preloaded in bulk (chunked ``__in`` queries), never one query
-per row, so a file of 10,000 accounts previews in about a second.
+  header and the row count, checks every row against the directory through the one upsert
+  path (``dtconsole.directory.upsert``: the same rules and messages as the API bulk upsert)
+  and stores the batch with that check, row by row (``ImportCheckedRow``), and what the import
+  would remove from DingTalk per provider. The preview pages page through the stored check.
+- ``import_commit`` hands the batch to a django-q2 job (``import_run``) and returns at once.
+- ``import_run`` checks the file again (the directory may have changed since the upload),
+  then writes the rows through the upsert path in short transactions, recording what each
+  changed; if a row is refused, everything written is undone from that record: all or
+  nothing, without holding SQLite's write lock for the whole file.
 
 Row numbers are the spreadsheet's: the header is row 1, the first data row is row 2.
 """
