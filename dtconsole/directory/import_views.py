@@ -77,7 +77,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The stored check of a batch, a page of rows (bad rows first) and what the import
     would remove from DingTalk; while its job runs, its progress; once done, the result."""
-    batch = get_object_or_404(ImportBatch, pk=pk)
+    batch = get_object_or_404(ImportBatch.objects.defer("content"), pk=pk)
     if batch.status == ImportBatch.Status.COMMITTED:
         return render(request, "directory/import_result.html", {"batch": batch})
     try:
