@@ -250,7 +250,7 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
             actor,
             "directory.import_upload",
             batch,
-            after={"kind": kind, "filename": batch.filename, **plan.counts()},
+            after={"kind": kind, "filename": batch.filename, "row_count": len(rows)},
             object_repr=_label(batch),
         )
     return batch
@@ -423,7 +423,7 @@ def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
             actor,
             "directory.import_start",
             batch,
-            after={"rows": batch.row_count},
+            after={"row_count": batch.row_count},
             object_repr=_label(batch),
         )
         transaction.on_commit(lambda: dispatch(batch.pk))
