@@ -670,7 +670,7 @@ class ImportViewSet(ApiViewSet):
     @action(detail=True, methods=["get"])
     def rows(self, request: Request, pk: str) -> Response:
         """The stored check, row by row, rows with errors first (read, never computed again)."""
-        batch = imports.import_checked(get_object_or_404(ImportBatch, pk=pk))
+        batch = imports.import_checked(self.get_object())
         rows = batch.checked_rows.all()
         if self.query(s.ImportRowFilterSerializer)["bad"]:
             rows = rows.filter(is_bad=True)
