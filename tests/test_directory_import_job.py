@@ -36,7 +36,7 @@ def snapshot() -> tuple:
         account.pop("updated_at", None)
     memberships = list(
         Membership.objects.order_by("account", "organization").values_list(
-            "account", "organization", "is_primary"
+            "account", "organization", "is_primary", "order"
         )
     )
     return orgs, accounts, memberships
@@ -62,7 +62,8 @@ def directory():
     sales = make_org("Sales", parent=company, code="sales")
     make_org("Field", parent=sales, code="field")
     make_account("ann", orgs=[rd], title="Engineer")
-    make_account("bob", orgs=[rd, sales])
+    bob = make_account("bob", orgs=[rd, sales])
+    Membership.objects.filter(account=bob, organization=sales).update(order=7)
     return company
 
 

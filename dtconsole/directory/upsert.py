@@ -854,6 +854,11 @@ def _undo_memberships(actor: Any, entry: dict[str, Any]) -> None:
     _replace_memberships(
         actor, account, [orgs[org_id] for org_id, _p, _o in entry["before"] if org_id in orgs]
     )
+    for org_id, _primary, order in entry["before"]:  # re-added ones got their position
+        # The account's change is recorded by the membership services above.
+        Membership.objects.filter(account=account, organization_id=org_id).exclude(
+            order=order
+        ).update(order=order)
 
 
 _UNDO = {
