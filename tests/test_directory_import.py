@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from dtconsole.access.services import SYSTEM
 from dtconsole.directory import import_views, imports, services
@@ -713,3 +714,15 @@ def test_unbounded_extra_attributes_are_a_row_error_not_a_broken_preview(extra, 
     batch = upload_accounts(account_row(extra=extra))
     [error] = error_texts(batch)
     assert error.startswith("row 2, extra:") and message in error
+
+
+def test_the_stored_errors_read_in_each_readers_language(admin_client):
+    rows = [account_row("good"), account_row("nameless", display_name="")]
+    post_file(admin_client, "accounts", csv_bytes(ACCOUNT_HEADER, rows))
+    url = reverse("directory:import_preview", args=[ImportBatch.objects.get().pk])
+    with translation.override("en"):  # the requests activate a language: keep it here
+        english = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        chinese = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "row 3, display_name: This field is required." in english
+    assert "第3行，display_name：此字段为必填项。" in chinese
+    assert "This field is required." not in chinese

@@ -803,7 +803,10 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 
 
 class ImportRowSerializer(serializers.ModelSerializer):
-    """One row of the stored check: its action, or its errors (each naming row and column)."""
+    """One row of the stored check: its action, or its errors (each naming row and column),
+    in the reader's language."""
+
+    errors = serializers.ListField(source="messages", child=serializers.CharField())
 
     class Meta:
         model = ImportCheckedRow

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -245,7 +245,7 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
             summary={"rows": len(rows)},
             consequences=found,
         )
-        _store_check(batch, plan)
+        _store_check(batch, plan, _errors_in_each_language(kind, text, plan))
         audit_record(
             actor,
             "directory.import_upload",
@@ -260,7 +260,29 @@ def _label(batch: ImportBatch) -> str:
     return f"{batch.filename} ({batch.get_kind_display()})"
 
 
-def _store_check(batch: ImportBatch, plan: ImportPlan) -> None:
+def _errors_in_each_language(
+    kind: str, text: str, plan: ImportPlan
+) -> dict[int, dict[str, list[str]]]:
+    """Row number -> language -> the row's messages, in every language the console speaks,
+    so that each reader of the stored check reads them in theirs. Only a file with bad rows
+    is checked again, once per other language."""
+    current = translation.get_language() or settings.LANGUAGE_CODE
+    found = {row.number: {current: [str(e) for e in row.errors]} for row in plan.bad_rows}
+    if not found:
+        return {}
+    for code, _name in settings.LANGUAGES:
+        if code == current:
+            continue
+        with translation.override(code):
+            columns, rows = parse_csv(text, kind)
+            for row in upsert.plan_rows(kind, columns, rows).bad_rows:
+                found.setdefault(row.number, {})[code] = [str(e) for e in row.errors]
+    return found
+
+
+def _store_check(
+    batch: ImportBatch, plan: ImportPlan, errors: dict[int, dict[str, list[str]]]
+) -> None:
     """The plan's rows, bad ones first, as the preview pages read them."""
     batch.checked = {"columns": plan.columns, "counts": plan.counts()}
     batch.save(update_fields=["checked"])
@@ -273,7 +295,7 @@ def _store_check(batch: ImportBatch, plan: ImportPlan) -> None:
                 action=row.action,
                 is_bad=row.is_bad,
                 cells=row.cells,
-                errors=[str(error) for error in row.errors],
+                errors=errors.get(row.number, {}),
             )
             for position, row in enumerate(plan.rows_bad_first())
         ),
@@ -377,8 +399,9 @@ def import_checked(batch: ImportBatch) -> ImportBatch:
     """``batch`` with its stored check (a batch uploaded before checks were stored is
     checked now, once)."""
     if not batch.checked:
+        plan = import_preview(batch)
         with transaction.atomic():
-            _store_check(batch, import_preview(batch))
+            _store_check(batch, plan, _errors_in_each_language(batch.kind, batch.content, plan))
     return batch
 
 

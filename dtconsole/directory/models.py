@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from .validators import (
@@ -277,7 +278,8 @@ class ImportCheckedRow(models.Model):
     action = models.CharField(max_length=16, blank=True, default="")
     is_bad = models.BooleanField(default=False)
     cells = models.JSONField(default=list)
-    errors = models.JSONField(default=list)  # the messages, "row 5, mobile: …"
+    # language code -> the row's messages ("row 5, mobile: …") in that language
+    errors = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["position"]
@@ -291,6 +293,18 @@ class ImportCheckedRow(models.Model):
     @property
     def action_label(self) -> str:
         return str(self.ACTION_LABELS.get(self.action, ""))
+
+    @property
+    def messages(self) -> list[str]:
+        """The row's messages in the active language (else the default one)."""
+        if not self.errors:
+            return []
+        by_language = self.errors
+        return (
+            by_language.get(translation.get_language() or "")
+            or by_language.get(settings.LANGUAGE_CODE)
+            or next(iter(by_language.values()))
+        )
 
 
 class ImportUndo(models.Model):

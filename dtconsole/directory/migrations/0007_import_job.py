@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ('action', models.CharField(blank=True, default='', max_length=16)),
                 ('is_bad', models.BooleanField(default=False)),
                 ('cells', models.JSONField(default=list)),
-                ('errors', models.JSONField(default=list)),
+                ('errors', models.JSONField(default=dict)),
                 ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checked_rows', to='directory.importbatch')),
             ],
             options={
