@@ -251,7 +251,7 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
             "directory.import_upload",
             batch,
             after={"kind": kind, "filename": batch.filename, "row_count": len(rows)},
-            object_repr=_label(batch),
+            object_repr=batch.filename,
         )
     return batch
 
@@ -447,7 +447,7 @@ def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
             "directory.import_start",
             batch,
             after={"row_count": batch.row_count},
-            object_repr=_label(batch),
+            object_repr=batch.filename,
         )
         transaction.on_commit(lambda: dispatch(batch.pk))
     batch.refresh_from_db()
