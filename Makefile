@@ -147,7 +147,7 @@ fuzz-sync: setup-dev
 
 # Every benchmark runs even when an earlier one misses its target; the exit code says if any did.
 bench: setup-dev
-	@status=0; for f in connector directory sync incremental events metrics memory; do \
+	@status=0; for f in connector directory import sync incremental events metrics memory; do \
 	  echo "== bench_$$f.py"; (cd bench && ../$(BIN)/python bench_$$f.py) || status=1; done; exit $$status
 
 reliability: export Q_CLUSTER_NAME = dtconsole-test

@@ -210,6 +210,13 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 DIRECTORY_IMPORT_MAX_ROWS = env.int("DIRECTORY_IMPORT_MAX_ROWS", default=50_000)
+# The import job writes at most this many rows, for about this many seconds, per transaction,
+# then pauses this long (seconds) so that writers waiting for SQLite's one write lock get it:
+# SQLite's busy handler sleeps up to 100 ms between tries, and a writer that takes the lock
+# straight back would starve them.
+DIRECTORY_IMPORT_CHUNK_ROWS = env.int("DIRECTORY_IMPORT_CHUNK_ROWS", default=500)
+DIRECTORY_IMPORT_CHUNK_SECONDS = env.float("DIRECTORY_IMPORT_CHUNK_SECONDS", default=0.5)
+DIRECTORY_IMPORT_CHUNK_PAUSE = env.float("DIRECTORY_IMPORT_CHUNK_PAUSE", default=0.15)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -295,7 +302,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dtconsole.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["dtconsole.api.parsers.BoundedJSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -324,6 +331,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "dtconsole.sync.models.SyncJob.Status",
         "EventStatusEnum": "dtconsole.sync.models.SyncEvent.Status",
         "EventActionEnum": "dtconsole.sync.models.SyncEvent.Action",
+        "ImportKindEnum": "dtconsole.directory.models.ImportBatch.Kind",
+        "ImportStatusEnum": "dtconsole.directory.models.ImportBatch.Status",
     },
 }
 

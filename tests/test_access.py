@@ -10,9 +10,8 @@ from django.urls import reverse
 from dtconsole.access import roles
 from dtconsole.access import services as access
 from dtconsole.access.services import SYSTEM, AccessDenied
-from dtconsole.api import bulk
 from dtconsole.audit.models import AuditEntry
-from dtconsole.directory import imports
+from dtconsole.directory import imports, upsert
 from dtconsole.directory import services as directory
 from dtconsole.notifications import services as notifications
 from dtconsole.providers import services as providers
@@ -27,7 +26,7 @@ MODULES = {
     "sync": sync,
     "access": access,
     "imports": imports,
-    "bulk": bulk,
+    "upsert": upsert,
     "notifications": notifications,
 }
 
@@ -46,8 +45,7 @@ SERVICES = {
     "directory.membership_set_primary": "administrator",
     "imports.import_upload": "administrator",
     "imports.import_commit": "administrator",
-    "bulk.accounts_bulk_upsert": "administrator",
-    "bulk.organizations_bulk_upsert": "administrator",
+    "upsert.upsert": "administrator",
     "providers.provider_create": "administrator",
     "providers.provider_update_application": "administrator",
     "providers.provider_verify": "administrator",

@@ -399,13 +399,21 @@ def test_accounts_bulk_upsert_refuses_one_number_twice_in_any_spelling(staff):
     response = staff.post(f"{V1}/accounts/bulk_upsert/", items, format="json")
     assert response.status_code == 400
     errors = [(e["index"], e["field"], e["message"]) for e in response.json()["errors"]]
-    assert errors == [(1, "mobile", "The same number as at index 0 (13800138000).")]
-    response = staff.post(f"{V1}/accounts/bulk_upsert/", items[2:], format="json")
-    errors = [(e["index"], e["field"], e["message"]) for e in response.json()["errors"]]
-    assert errors[0] == (0, "mobile", "Another account already uses this mobile.")
-    assert errors[1][:2] == (1, "mobile")
-    assert errors[1][2].startswith("“+0-1234” does not start with a country code in use.")
-    assert len(errors) == 2
+    assert errors[:2] == [
+        (
+            1,
+            "mobile",
+            "“+86 138 0013 8000” is the same number as “13800138000” on index 0 (13800138000).",
+        ),
+        (
+            2,
+            "mobile",
+            "“+86-13950052493” is the number of the existing account “ann” (13950052493).",
+        ),
+    ]
+    assert errors[2][:2] == (3, "mobile")
+    assert errors[2][2].startswith("“+0-1234” does not start with a country code in use.")
+    assert len(errors) == 3
     assert not Account.objects.exclude(username="ann").exists()
 
 
@@ -477,6 +485,34 @@ def test_extra_attributes_that_cannot_be_stored_or_sent_answer_400(staff):
         response = staff.post(f"{V1}/accounts/", body, content_type="application/json")
         assert response.status_code == 400, extra
         assert "extra" in response.json()
+    assert not Account.objects.exists()
+
+
+def test_deeply_nested_extra_attributes_answer_400_naming_the_field(staff):
+    for depth in (25, 450):
+        body = '{"username": "ann", "display_name": "Ann", "extra": {"a": '
+        body += "[" * depth + "]" * depth + "}}"
+        response = staff.post(f"{V1}/accounts/", body, content_type="application/json")
+        assert response.status_code == 400, depth
+        assert "nests deeper than 20 levels" in response.json()["extra"][0]
+    assert not Account.objects.exists()
+
+
+def test_a_body_nested_too_deeply_to_parse_answers_400_not_500(staff):
+    body = "[" * 100_000 + "]" * 100_000
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nests too deeply" in response.json()["detail"]
+
+
+def test_extra_attributes_over_64_kib_answer_400(staff):
+    big = {"username": "ann", "display_name": "Ann", "extra": {"notes": "x" * 70_000}}
+    response = staff.post(f"{V1}/accounts/", big, format="json")
+    assert response.status_code == 400
+    assert "at most 65536 bytes" in response.json()["extra"][0]
+    response = staff.post(f"{V1}/accounts/bulk_upsert/", [big], format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "extra"
     assert not Account.objects.exists()
 
 

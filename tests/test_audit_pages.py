@@ -5,10 +5,10 @@ import pytest
 from django.urls import reverse
 
 from dtconsole.access.services import SYSTEM
-from dtconsole.api import bulk
 from dtconsole.audit.models import AuditEntry
 from dtconsole.audit.services import audit_record
 from dtconsole.directory import services as directory
+from dtconsole.directory import upsert
 from dtconsole.providers.models import IdentityProvider
 from tests.factories import make_account, make_org, make_user
 
@@ -112,12 +112,16 @@ def test_the_object_links_to_its_page_while_it_exists(admin_client):
 
 
 def test_a_bulk_call_is_one_entry_whose_counts_read_as_sentences(admin_client, admin_user):
-    bulk.accounts_bulk_upsert(
+    items = [
+        {"username": f"u{n}", "display_name": f"U {n}", "mobile": f"1390000000{n}"}
+        for n in range(3)
+    ]
+    upsert.upsert(
         admin_user,
-        [
-            {"username": f"u{n}", "display_name": f"U {n}", "mobile": f"1390000000{n}"}
-            for n in range(3)
-        ],
+        upsert.Kind.ACCOUNTS,
+        upsert.rows_from_items(upsert.Kind.ACCOUNTS, items),
+        action="account.bulk_upsert",
+        object_type="directory.account",
     )
     entry = AuditEntry.objects.get()
     assert entry.action == "account.bulk_upsert" and entry.after["counts"] == {"account.create": 3}

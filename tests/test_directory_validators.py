@@ -3,7 +3,13 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from dtconsole.directory.validators import normalize_mobile, validate_mobile
+from dtconsole.directory.validators import (
+    json_depth,
+    load_bounded_json,
+    normalize_mobile,
+    validate_json_bounds,
+    validate_mobile,
+)
 
 ACCEPTED = [
     # (typed, stored normal form)
@@ -110,3 +116,30 @@ def test_the_validator_kept_for_old_migrations_refuses_what_the_normaliser_refus
     validate_mobile("+86 139 5005 2493")
     with pytest.raises(ValidationError):
         validate_mobile("+0-1234")
+
+
+def test_json_depth_counts_nesting_without_recursion():
+    assert json_depth(1) == 0 and json_depth({}) == 1 and json_depth({"a": [1]}) == 2
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert json_depth(deep) > 20  # no RecursionError
+
+
+def test_json_within_twenty_levels_and_64_kib_passes():
+    value: dict = {}
+    for _ in range(19):
+        value = {"a": value}
+    validate_json_bounds(value)
+    validate_json_bounds({"notes": "x" * 60_000})
+
+
+@pytest.mark.parametrize("text", ["[" * 21 + "]" * 21, "[" * 5000 + "]" * 5000])
+def test_loading_json_nested_too_deeply_is_a_validation_error(text):
+    with pytest.raises(ValidationError, match="nests deeper than 20 levels"):
+        load_bounded_json(text)
+
+
+def test_loading_json_over_64_kib_is_refused_before_parsing():
+    with pytest.raises(ValidationError, match="at most 65536 bytes"):
+        load_bounded_json('"' + "x" * 70_000 + '"')

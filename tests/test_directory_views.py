@@ -422,7 +422,13 @@ def test_creating_an_account_without_organisations(admin_client):
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [('{"a": 1', "This is not valid JSON"), ("[1, 2]", "Enter a JSON object in braces")],
+    [
+        ('{"a": 1', "This is not valid JSON"),
+        ("[1, 2]", "Enter a JSON object in braces"),
+        ('{"a": ' + "[" * 5000 + "]" * 5000 + "}", "nests deeper than 20 levels"),
+        ('{"a": ' + "[" * 25 + "]" * 25 + "}", "nests deeper than 20 levels"),
+        ('{"a": "' + "x" * 70_000 + '"}', "at most 65536 bytes"),
+    ],
 )
 def test_extra_attributes_must_be_a_json_object(admin_client, extra, message):
     response = admin_client.post(url("account_create"), account_data(extra=extra))

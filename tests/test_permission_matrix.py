@@ -76,6 +76,7 @@ PAGES: dict[str, Row] = {
     "directory:import": Row(ADMIN),
     "directory:import_preview": Row(VIEWER, args=("batch",)),
     "directory:import_commit": Row(ADMIN, "post", ("batch",)),
+    "directory:import_status": Row(VIEWER, args=("batch",)),
     "directory:import_sample": Row(VIEWER, args=("kind",)),
     # providers
     "providers:list": Row(VIEWER),
@@ -171,6 +172,11 @@ API: dict[tuple[str, str], str] = {
     ("patch", "/api/v1/providers/{provider_pk}/mappings/{target}/"): ADMIN,
     ("delete", "/api/v1/providers/{provider_pk}/mappings/{target}/"): ADMIN,
     ("post", "/api/v1/providers/{provider_pk}/mappings/preview/"): VIEWER,
+    ("get", "/api/v1/imports/"): VIEWER,
+    ("post", "/api/v1/imports/"): ADMIN,
+    ("get", "/api/v1/imports/{id}/"): VIEWER,
+    ("get", "/api/v1/imports/{id}/rows/"): VIEWER,
+    ("post", "/api/v1/imports/{id}/commit/"): ADMIN,
     ("get", "/api/v1/jobs/"): VIEWER,
     ("get", "/api/v1/jobs/{id}/"): VIEWER,
     ("post", "/api/v1/jobs/{id}/approve/"): OPERATOR,
@@ -344,6 +350,7 @@ def api_path(world: dict, template: str) -> str:
             "providers": world["provider"].pk,
             "jobs": (world["queued"] if path.endswith("cancel/") else world["waiting"]).pk,
             "events": SyncEvent.objects.first().pk,
+            "imports": world["batch"].pk,
         }
         path = path.replace("{id}", str(ids[resource]))
     return path

@@ -167,3 +167,39 @@ def test_a_move_with_dry_run_answers_the_consequences(admin_user, synced):
     assert response.json()["consequences"][0]["removed_departments"] == ["Team"]
     synced["team"].refresh_from_db()
     assert synced["team"].parent.name == "Company"
+
+
+def import_file(admin_client, kind: str, text: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile(f"{kind}.csv", text.encode(), content_type="text/csv")
+    response = admin_client.post(reverse("directory:import"), {"kind": kind, "file": upload})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return response.url
+
+
+def test_an_import_preview_says_what_the_import_removes_from_dingtalk_before_commit(
+    admin_client, synced
+):
+    text = "username,display_name,status,organizations\np0,员工0,disabled,\np1,员工1,,out\n"
+    url = import_file(admin_client, "accounts", text)
+    page = admin_client.get(url).content.decode()
+    assert "Acme: removes 2 users and 0 departments from DingTalk within seconds" in page
+    assert "员工0 (p0)" in page and "员工1 (p1)" in page
+    assert "This will stop for approval" in page
+    assert Account.objects.filter(status="active").count() == 3  # nothing was changed
+    assert not PendingChange.objects.exists()
+    admin_client.get(url)  # computed once, at upload: a page view does not preview again
+    assert not PendingChange.objects.exists()
+
+
+def test_an_organisation_import_that_moves_a_subtree_out_lists_its_department(admin_client, synced):
+    url = import_file(admin_client, "organizations", "code,name,parent_code\nteam,Team,out\n")
+    page = admin_client.get(url).content.decode()
+    assert "Acme: removes 3 users and 1 departments from DingTalk" in page
+    assert Organization.objects.get(code="team").parent.code == "co"
+
+
+def test_an_import_that_only_adds_says_nothing_about_dingtalk_removals(admin_client, synced):
+    url = import_file(admin_client, "accounts", "username,display_name\nnew1,New\n")
+    assert "removes" not in admin_client.get(url).content.decode()

@@ -8,11 +8,20 @@ validators and run inside the services, whose errors become 400 answers with fie
 import json
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.directory.models import (
+    Account,
+    ImportBatch,
+    ImportCheckedRow,
+    Membership,
+    Organization,
+)
+from dtconsole.directory.validators import validate_json_bounds
 from dtconsole.providers.forms import AGENT_ID_RE, APP_KEY_RE, CORP_ID_RE, default_bases
 from dtconsole.providers.models import IdentityProvider, NodeScope
 from dtconsole.providers.services import SCENARIO_FIELDS, SETTINGS_FIELDS
@@ -50,6 +59,10 @@ class ExtraField(serializers.DictField):
     finite numbers, and text without NUL characters or unpaired surrogates."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
+        try:  # first: the checks below walk the value recursively
+            validate_json_bounds(data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
         value = super().to_internal_value(data)
         try:
             json.dumps(value, allow_nan=False)
@@ -276,7 +289,10 @@ class AccountBulkItemSerializer(AccountFieldsSerializer):
         child=serializers.CharField(max_length=64),
         required=False,
         max_length=MAX_ORGS_PER_ACCOUNT,
-        help_text="Organisation codes; the first is primary. Replaces the memberships.",
+        help_text=(
+            "Organisation codes; the first is primary. A non-empty list replaces the "
+            "memberships, an empty one keeps them (as an empty CSV cell does)."
+        ),
     )
 
 
@@ -714,4 +730,91 @@ class DryRunQuerySerializer(serializers.Serializer):
             "true: change nothing; answer what the call would remove from DingTalk, per "
             "provider, and whether that would stop for approval."
         ),
+    )
+
+
+# --- CSV import ------------------------------------------------------------------------------
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    """A CSV file to check and store (multipart/form-data); nothing is imported yet."""
+
+    kind = serializers.ChoiceField(choices=ImportBatch.Kind.choices)
+    file = serializers.FileField(
+        help_text=gettext_lazy(
+            "UTF-8 (with or without BOM) or GB18030 CSV; the first line names the columns."
+        )
+    )
+
+
+class ImportCountsSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    create = serializers.IntegerField()
+    update = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    bad = serializers.IntegerField()
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    """An uploaded file: the counts of its check, its job's status and progress, and (once
+    done) the counts of the import or the sentence that says why it failed."""
+
+    counts = serializers.SerializerMethodField()
+    consequences = serializers.SerializerMethodField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+    committed_by = serializers.CharField(source="committed_by.username", default=None)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id",
+            "kind",
+            "filename",
+            "status",
+            "row_count",
+            "counts",
+            "consequences",
+            "done",
+            "total",
+            "summary",
+            "error",
+            "uploaded_by",
+            "committed_by",
+            "created_at",
+            "queued_at",
+            "started_at",
+            "committed_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ImportCountsSerializer)
+    def get_counts(self, batch: ImportBatch) -> dict[str, int]:
+        return (batch.checked or {}).get("counts", {})
+
+    @extend_schema_field(ConsequenceSerializer(many=True))
+    def get_consequences(self, batch: ImportBatch) -> list[dict[str, Any]]:
+        from dtconsole.directory.imports import import_consequences_as_dicts
+
+        return import_consequences_as_dicts(batch)
+
+    def get_error(self, batch: ImportBatch) -> str:
+        return str((batch.summary or {}).get("error", ""))
+
+
+class ImportRowSerializer(serializers.ModelSerializer):
+    """One row of the stored check: its action, or its errors (each naming row and column),
+    in the reader's language."""
+
+    errors = serializers.ListField(source="messages", child=serializers.CharField())
+
+    class Meta:
+        model = ImportCheckedRow
+        fields = ["number", "action", "is_bad", "cells", "errors"]
+        read_only_fields = fields
+
+
+class ImportRowFilterSerializer(serializers.Serializer):
+    bad = serializers.BooleanField(
+        required=False, default=False, help_text="true: only the rows with errors."
     )

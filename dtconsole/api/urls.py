@@ -19,6 +19,7 @@ router.register(
     views.FieldMappingViewSet,
     basename="mapping",
 )
+router.register("imports", views.ImportViewSet, basename="import")
 router.register("jobs", views.SyncJobViewSet, basename="job")
 router.register("events", views.SyncEventViewSet, basename="event")
 

@@ -8,7 +8,9 @@ The services' refusals become 400/409 answers in ``dtconsole.api.exceptions``.
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
@@ -17,14 +19,16 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from dtconsole.access import roles
+from dtconsole.directory import imports, upsert
 from dtconsole.directory import queries as directory_queries
 from dtconsole.directory import services as directory
-from dtconsole.directory.models import Account, Membership, Organization
+from dtconsole.directory.models import Account, ImportBatch, Membership, Organization
 from dtconsole.providers import services as providers
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.sync import consequences
@@ -36,10 +40,10 @@ from mappings.engine import Rule, evaluate
 from mappings.models import FieldMapping
 from mappings.sources import source_account
 
-from . import bulk
 from . import serializers as s
-from .exceptions import Conflict
+from .exceptions import BulkError, Conflict, errors_from_serializer
 from .pagination import IdCursorPagination
+from .parsers import BoundedJSONParser
 from .preconditions import ERROR_412, ERROR_428, IF_MATCH, etag, etag_header, expected_version
 
 ERROR_400 = OpenApiResponse(OpenApiTypes.OBJECT, description="Field messages or {detail}.")
@@ -179,8 +183,17 @@ class OrganizationViewSet(ApiViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update organisations keyed by code, parents by code; all or nothing."""
         items = _bulk_items(request, s.OrganizationBulkItemSerializer)
+        label = _("API bulk upsert of %(n)d organisations") % {"n": len(items)}
         return self.unless_dry_run(
-            lambda: bulk.organizations_bulk_upsert(request.user, items), _bulk_answer
+            lambda: upsert.upsert(
+                request.user,
+                upsert.Kind.ORGANIZATIONS,
+                upsert.rows_from_items(upsert.Kind.ORGANIZATIONS, items),
+                action="organization.bulk_upsert",
+                object_type="directory.organization",
+                label=label,
+            ),
+            _bulk_answer,
         )
 
 
@@ -188,8 +201,16 @@ def _no_content(_result: Any) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _bulk_answer(result: bulk.BulkResult) -> Response:
-    return Response(result.as_dict())
+def _bulk_answer(written: list[upsert.Written]) -> Response:
+    """What a bulk upsert did: its counts, and each item in request order."""
+    items = [
+        {"index": w.row.number, "key": w.key, "id": w.pk, "action": _ACTIONS[w.action]}
+        for w in sorted(written, key=lambda w: w.row.number)
+    ]
+    return Response({**upsert.counts_of(written), "items": items})
+
+
+_ACTIONS = {upsert.CREATE: "created", upsert.UPDATE: "updated", upsert.UNCHANGED: "unchanged"}
 
 
 def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dict[str, Any]]:
@@ -198,7 +219,7 @@ def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dic
         data=request.data, many=True, allow_empty=False, max_length=s.BULK_MAX_ITEMS
     )
     if not serializer.is_valid():
-        raise bulk.BulkError(bulk.errors_from_serializer(serializer.errors))
+        raise BulkError(errors_from_serializer(serializer.errors))
     return serializer.validated_data
 
 
@@ -289,8 +310,17 @@ class AccountViewSet(ApiViewSet):
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update accounts keyed by username, organisations as codes; all or nothing."""
         items = _bulk_items(request, s.AccountBulkItemSerializer)
+        label = _("API bulk upsert of %(n)d accounts") % {"n": len(items)}
         return self.unless_dry_run(
-            lambda: bulk.accounts_bulk_upsert(request.user, items), _bulk_answer
+            lambda: upsert.upsert(
+                request.user,
+                upsert.Kind.ACCOUNTS,
+                upsert.rows_from_items(upsert.Kind.ACCOUNTS, items),
+                action="account.bulk_upsert",
+                object_type="directory.account",
+                label=label,
+            ),
+            _bulk_answer,
         )
 
 
@@ -597,6 +627,74 @@ def _preview_account(data: dict[str, Any]) -> Account:
 
 
 # --- sync ------------------------------------------------------------------------------------
+
+
+class ImportViewSet(ApiViewSet):
+    """CSV imports: upload a file (checked and stored at once, nothing imported), page its
+    rows, then commit it: the import runs as a background job whose progress this reports."""
+
+    queryset = ImportBatch.objects.defer("content").select_related("uploaded_by", "committed_by")
+    serializer_class = s.ImportBatchSerializer
+    write_permission = roles.CHANGE_DIRECTORY
+    parser_classes = [MultiPartParser, BoundedJSONParser]
+
+    def list(self, request: Request) -> Response:
+        return self.page(self.get_queryset())
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self.show(self.get_object())
+
+    @extend_schema(
+        request={"multipart/form-data": s.ImportUploadSerializer},
+        responses={201: s.ImportBatchSerializer, 400: ERROR_400},
+    )
+    def create(self, request: Request) -> Response:
+        """Check every row of the file against the directory and store the result; what the
+        import would remove from DingTalk is in ``consequences``. Nothing is imported."""
+        data = self.valid(s.ImportUploadSerializer)
+        upload = data["file"]
+        try:
+            batch = imports.import_upload(
+                request.user,
+                kind=data["kind"],
+                filename=upload.name or "",
+                data=upload.read(settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1),
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError({"file": exc.messages}) from exc
+        return self.show(batch, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[s.ImportRowFilterSerializer], responses={200: s.ImportRowSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get"])
+    def rows(self, request: Request, pk: str) -> Response:
+        """The stored check, row by row, rows with errors first (read, never computed again)."""
+        batch = imports.import_checked(self.get_object())
+        rows = batch.checked_rows.all()
+        if self.query(s.ImportRowFilterSerializer)["bad"]:
+            rows = rows.filter(is_bad=True)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(s.ImportRowSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=None,
+        parameters=[s.DryRunQuerySerializer],
+        responses={202: s.ImportBatchSerializer, 200: DRY_RUN, 409: ERROR_409},
+    )
+    @action(detail=True, methods=["post"])
+    def commit(self, request: Request, pk: str) -> Response:
+        """Start the import job (202); follow it with GET. ``dry_run=true`` answers what the
+        import would remove from DingTalk instead, starting nothing."""
+        batch = self.get_object()
+        if self.query(s.DryRunQuerySerializer)["dry_run"]:
+            found = imports.import_consequences_as_dicts(batch)
+            return Response({"dry_run": True, "consequences": found})
+        try:
+            batch = imports.import_commit(request.user, batch)
+        except imports.ImportRefused as exc:
+            raise Conflict(str(exc)) from exc
+        return self.show(self.get_queryset().get(pk=batch.pk), status.HTTP_202_ACCEPTED)
 
 
 class SyncJobViewSet(ApiViewSet):

@@ -21,6 +21,7 @@ from dtconsole.providers.models import IdentityProvider
 from . import queries
 from .models import Account, Organization
 from .services import DirectoryError
+from .validators import load_bounded_json
 
 T = TypeVar("T")
 PICKER_FIELD_RE = re.compile(r"^[a-z_]{1,40}$")
@@ -186,7 +187,7 @@ def parse_json_object(text: str) -> dict[str, Any]:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = load_bounded_json(text)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             _("This is not valid JSON (line %(line)d, column %(col)d: %(msg)s)."),

@@ -8,5 +8,6 @@ urlpatterns: list = [
     path("import/", import_views.import_upload, name="import"),
     path("import/<int:pk>/", import_views.import_preview, name="import_preview"),
     path("import/<int:pk>/commit/", import_views.import_commit, name="import_commit"),
+    path("import/<int:pk>/status/", import_views.import_status, name="import_status"),
     path("import/sample/<str:kind>.csv", import_views.import_sample, name="import_sample"),
 ]

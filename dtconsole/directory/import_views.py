@@ -75,41 +75,59 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every row of a batch with its action and errors (bad rows first), or the result."""
-    batch = get_object_or_404(ImportBatch, pk=pk)
+    """The stored check of a batch, a page of rows (bad rows first) and what the import
+    would remove from DingTalk; while its job runs, its progress; once done, the result."""
+    batch = get_object_or_404(ImportBatch.objects.defer("content"), pk=pk)
     if batch.status == ImportBatch.Status.COMMITTED:
         return render(request, "directory/import_result.html", {"batch": batch})
     try:
-        plan = imports.import_preview(batch)
+        imports.import_checked(batch)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("directory:import")
     only_bad = request.GET.get("show") == "bad"
-    rows = plan.bad_rows if only_bad else plan.rows_bad_first()
-    page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = batch.checked_rows.all()
+    if only_bad:
+        rows = rows.filter(is_bad=True)
+    counts = batch.checked["counts"]
+    found = imports.import_consequences(batch)
     context = {
         "batch": batch,
-        "plan": plan,
-        "counts": plan.counts(),
-        "page": page,
+        "columns": batch.checked["columns"],
+        "counts": counts,
+        "is_valid": bool(counts["rows"]) and not counts["bad"],
+        "page": Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page")),
         "only_bad": only_bad,
+        "consequences": found,
+        "removes": any(c.removes for c in found),
+        "polling": batch.is_active,
     }
     return render(request, "directory/import_preview.html", context)
 
 
+def import_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Partial: the import job's progress; it polls only while the job is queued or running,
+    and a poll that finds it finished reloads the page (the result, or the failure)."""
+    batch = get_object_or_404(ImportBatch.objects.defer("content"), pk=pk)
+    response = render(
+        request, "directory/_import_status.html", {"batch": batch, "polling": batch.is_active}
+    )
+    if request.GET.get("poll") and not batch.is_active:
+        response["HX-Refresh"] = "true"
+    return response
+
+
 @require_POST
 def import_commit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Write the batch, all or nothing; refusals and failures come back as messages."""
+    """Start the import job; the preview page then shows its progress."""
     batch = get_object_or_404(ImportBatch, pk=pk)
     try:
-        counts = imports.import_commit(request.user, batch)
-    except (imports.ImportRefused, imports.ImportFailed) as exc:
+        imports.import_commit(request.user, batch)
+    except imports.ImportRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(
-            request,
-            _("Imported: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
-            % counts,
+            request, _("The import has started; this page shows its progress until it is done.")
         )
     return redirect("directory:import_preview", pk=batch.pk)
 

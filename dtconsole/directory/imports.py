@@ -1,19 +1,17 @@
-"""CSV import of organisations and accounts: decode, parse, validate every row, commit.
+"""CSV import of organisations and accounts: decode, check every row once, commit as a job.
 
-Three steps, each a named service the pages call:
+The steps, each a named service the pages and the API call:
 
 - ``import_upload`` decodes the file (UTF-8 with or without BOM, else GB18030), checks the
-  header and the row count, and stores the text in an ``ImportBatch``. Nothing else is written.
-- ``import_preview`` validates every row against the current directory and returns an
-  ``ImportPlan``: each row with its action (create, update, unchanged) and all its errors, each
-  naming the row and the column. Rows are checked with the models' own rules (``full_clean`` on
-  unsaved instances) and with the cross-row rules no single row can see: duplicates within the
-  file, clashes with existing accounts, unknown organisation codes, parent cycles, sibling names.
-- ``import_commit`` validates again (the directory may have changed since the preview) and then
-  writes every row through ``dtconsole.directory.services`` in one transaction: all or nothing.
-
-Lookups against the directory are preloaded in bulk (chunked ``__in`` queries), never one query
-per row, so a file of 10,000 accounts previews in about a second.
+  header and the row count, checks every row against the directory through the one upsert
+  path (``dtconsole.directory.upsert``: the same rules and messages as the API bulk upsert)
+  and stores the batch with that check, row by row (``ImportCheckedRow``), and what the import
+  would remove from DingTalk per provider. The preview pages page through the stored check.
+- ``import_commit`` hands the batch to a django-q2 job (``import_run``) and returns at once.
+- ``import_run`` checks the file again (the directory may have changed since the upload),
+  then writes the rows through the upsert path in short transactions, recording what each
+  changed; if a row is refused, everything written is undone from that record: all or
+  nothing, without holding SQLite's write lock for the whole file.
 
 Row numbers are the spreadsheet's: the header is row 1, the first data row is row 2.
 """
@@ -21,37 +19,45 @@ Row numbers are the spreadsheet's: the header is row 1, the first data row is ro
 import codecs
 import csv
 import io
-import json
-from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+import logging
+import time
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dtconsole.access import roles
-from dtconsole.access.services import require
-from dtconsole.audit.services import audit_batch
+from dtconsole.access.services import SYSTEM, require
+from dtconsole.audit.services import audit_batch, audit_record
+from dtconsole.providers.models import IdentityProvider
+from dtconsole.sync import consequences
+from dtconsole.sync.texts import Text, stored
 
-from . import services
-from .models import Account, ImportBatch, Membership, Organization
-from .services import ACCOUNT_FIELDS, DirectoryError
+from . import upsert
+from .models import Account, ImportBatch, ImportCheckedRow, ImportUndo, Organization
+from .upsert import (  # noqa: F401 (the import's vocabulary, used by its pages)
+    ACTION_LABELS,
+    COLUMNS,
+    CREATE,
+    REQUIRED,
+    UNCHANGED,
+    UPDATE,
+    ImportPlan,
+    ImportRow,
+    RowError,
+    UpsertRefused,
+)
 
 Kind = ImportBatch.Kind
+log = logging.getLogger(__name__)
 
-ORG_COLUMNS = ("code", "name", "parent_code", "order")
-ACCOUNT_FIELD_COLUMNS = tuple(f for f in ACCOUNT_FIELDS if f != "extra")
-ACCOUNT_COLUMNS = (*ACCOUNT_FIELD_COLUMNS, "organizations", "extra")
-COLUMNS = {Kind.ORGANIZATIONS: ORG_COLUMNS, Kind.ACCOUNTS: ACCOUNT_COLUMNS}
-REQUIRED = {Kind.ORGANIZATIONS: ("code", "name"), Kind.ACCOUNTS: ("username", "display_name")}
-ORG_CODE_SEPARATORS = (";", "；")  # Chinese keyboards type the full-width semicolon.
 
 # The columns as the import page explains them: (column, required, explanation).
 COLUMN_HELP = {
@@ -102,14 +108,6 @@ COLUMN_HELP = {
     ],
 }
 
-CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
-ACTION_LABELS = {
-    CREATE: gettext_lazy("create"),
-    UPDATE: gettext_lazy("update"),
-    UNCHANGED: gettext_lazy("unchanged"),
-}
-_IN_CHUNK = 900  # SQLite allows 999 parameters per query.
-
 
 class ImportRefused(Exception):
     """The commit was refused before anything was written (bad rows, already committed)."""
@@ -117,88 +115,6 @@ class ImportRefused(Exception):
 
 class ImportFailed(Exception):
     """A write failed during the commit; everything was rolled back."""
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-@dataclass
-class RowError:
-    """One problem of one cell (or of the whole row when ``column`` is empty)."""
-
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        if not self.column:
-            return _("row %(row)d: %(message)s") % {"row": self.row, "message": self.message}
-        return _("row %(row)d, %(column)s: %(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
-
-
-@dataclass
-class ImportRow:
-    """A data row of the file, its checked values and what the commit will do with it."""
-
-    number: int
-    values: dict[str, str]
-    errors: list[RowError] = field(default_factory=list)
-    action: str = ""
-    cleaned: dict[str, Any] = field(default_factory=dict)
-    target: Any = None  # the existing Account or Organization an update changes
-
-    @property
-    def cells(self) -> list[str]:
-        """The row's values in the order of the file's columns (for display)."""
-        return list(self.values.values())
-
-    def add_error(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.number, column, str(message)))
-
-    def has_error(self, column: str) -> bool:
-        return any(error.column == column for error in self.errors)
-
-    @property
-    def is_bad(self) -> bool:
-        return bool(self.errors)
-
-    @property
-    def action_label(self) -> str:
-        return str(ACTION_LABELS.get(self.action, ""))
-
-
-@dataclass
-class ImportPlan:
-    """Every row of a batch with its action and errors, ready to show or to commit."""
-
-    kind: str
-    columns: list[str]
-    rows: list[ImportRow]
-
-    @property
-    def bad_rows(self) -> list[ImportRow]:
-        return [row for row in self.rows if row.is_bad]
-
-    @property
-    def is_valid(self) -> bool:
-        return bool(self.rows) and not self.bad_rows
-
-    @property
-    def errors(self) -> list[RowError]:
-        return [error for row in self.rows for error in row.errors]
-
-    def counts(self) -> dict[str, int]:
-        counts = {CREATE: 0, UPDATE: 0, UNCHANGED: 0, "bad": 0, "rows": len(self.rows)}
-        for row in self.rows:
-            counts["bad" if row.is_bad else row.action] += 1
-        return counts
-
-    def rows_bad_first(self) -> list[ImportRow]:
-        return self.bad_rows + [row for row in self.rows if not row.is_bad]
 
 
 # --- decoding and parsing --------------------------------------------------------------------
@@ -293,524 +209,17 @@ def _check_row_count(count: int) -> None:
         raise ValidationError(_("The file has a header but no data rows."))
 
 
-def _chunks(values: Iterable[Any], size: int = _IN_CHUNK) -> Iterator[list[Any]]:
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+# --- upload: decode, check once, store ------------------------------------------------------
 
-
-def _model_errors(row: ImportRow, instance: Any, fields: Iterable[str]) -> None:
-    """Run the model's own field rules on ``fields`` and record each message on its column.
-
-    Uniqueness is left out on purpose: it is checked for the whole file at once, against
-    preloaded values, instead of one query per row.
-    """
-    checked = set(fields)
-    exclude = [f.name for f in instance._meta.fields if f.name not in checked]
-    try:
-        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
-    except ValidationError as exc:
-        for column, messages in exc.message_dict.items():
-            for message in messages:
-                row.add_error("" if column == "__all__" else column, message)
-
-
-def _required_values(row: ImportRow, kind: str) -> None:
-    for column in REQUIRED[kind]:
-        if not row.values.get(column):
-            row.add_error(column, _("This field is required."))
-
-
-def _once_in_file(row: ImportRow, column: str, value: str, seen: dict[str, int]) -> None:
-    if not value:
-        return
-    first = seen.setdefault(value, row.number)
-    if first != row.number:
-        row.add_error(
-            column, _("“%(value)s” is also on row %(first)d.") % {"value": value, "first": first}
-        )
-
-
-# --- organisations ---------------------------------------------------------------------------
-
-# A node of the tree after the commit: ("id", pk) for an organisation that exists already,
-# ("new", code) for one this file creates.
-Key = tuple[str, Any]
-
-
-@dataclass
-class _OrgTree:
-    """The organisation tree as it will be after the commit, for the cross-row rules."""
-
-    code_key: dict[str, Key] = field(default_factory=dict)
-    parent: dict[Key, Key | None] = field(default_factory=dict)
-    name: dict[Key, str] = field(default_factory=dict)
-    label: dict[Key, str] = field(default_factory=dict)
-    existing: dict[str, tuple[int, str, int | None, int]] = field(default_factory=dict)
-    row_of: dict[Key, ImportRow] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls) -> "_OrgTree":
-        """Every existing organisation, in one query (ids, codes, names and parents only)."""
-        tree = cls()
-        fields = ("id", "code", "name", "parent_id", "order")
-        for pk, code, name, parent_id, order in Organization.objects.values_list(*fields):
-            key = ("id", pk)
-            tree.parent[key] = ("id", parent_id) if parent_id else None
-            tree.name[key], tree.label[key] = name, code or name
-            if code:
-                tree.code_key[code] = key
-                tree.existing[code] = (pk, name, parent_id, order)
-        return tree
-
-    def describe(self, key: Key) -> str:
-        row = self.row_of.get(key)
-        if row is not None:
-            return _("row %(row)d") % {"row": row.number}
-        return _("the existing organisation “%(org)s”") % {"org": self.label[key]}
-
-
-def plan_organizations(rows: list[ImportRow]) -> None:
-    """Check organisation rows and decide each one's action (in place, on ``rows``)."""
-    tree, seen = _OrgTree.load(), {}
-    for row in rows:
-        _check_org_row(row, seen)
-    placed = [row for row in rows if not row.has_error("code")]
-    for row in placed:
-        code = row.cleaned["code"]
-        key = tree.code_key.get(code, ("new", code))
-        tree.code_key[code], tree.row_of[key], tree.label[key] = key, row, code
-        row.cleaned["key"] = key
-    for row in placed:
-        _resolve_parent(row, tree)
-    _check_cycles(tree)
-    _check_sibling_names(tree)
-    for row in placed:
-        row.action = _org_action(row, tree)
-
-
-def _check_org_row(row: ImportRow, seen: dict[str, int]) -> None:
-    _required_values(row, Kind.ORGANIZATIONS)
-    values = row.values
-    fields = {"name": values.get("name", ""), "code": values.get("code", "")}
-    if values.get("order"):
-        fields["order"] = values["order"]
-    checked = [f for f in fields if not row.has_error(f)]
-    org = Organization(**fields)
-    _model_errors(row, org, checked)
-    if not row.has_error("code"):
-        _once_in_file(row, "code", fields["code"], seen)
-    row.cleaned = {"code": org.code, "name": org.name}
-    if "order" in fields:
-        row.cleaned["order"] = org.order
-    elif "order" not in values:
-        row.cleaned["order"] = None  # column absent: an update keeps the order
-    else:
-        row.cleaned["order"] = 0
-
-
-def _resolve_parent(row: ImportRow, tree: _OrgTree) -> None:
-    key, code = row.cleaned["key"], row.cleaned["code"]
-    tree.name[key] = row.cleaned["name"]
-    tree.parent.setdefault(key, None)
-    if "parent_code" not in row.values:
-        return  # column absent: an existing organisation stays where it is, a new one is a root
-    parent_code = row.values["parent_code"]
-    if parent_code == code:
-        row.add_error("parent_code", _("An organisation cannot be its own parent."))
-    elif parent_code and parent_code not in tree.code_key:
-        row.add_error(
-            "parent_code",
-            _(
-                "Unknown organisation code “%(code)s”: it is neither in this file nor in the "
-                "directory."
-            )
-            % {"code": parent_code},
-        )
-    else:
-        tree.parent[key] = tree.code_key[parent_code] if parent_code else None
-
-
-def _check_cycles(tree: _OrgTree) -> None:
-    """Flag every file row whose parent chain, after the commit, would loop."""
-    done: set[Key] = set()
-    for start in tree.row_of:
-        chain: list[Key] = []
-        position: dict[Key, int] = {}
-        node = start
-        while node is not None and node not in done and node not in position:
-            position[node] = len(chain)
-            chain.append(node)
-            node = tree.parent.get(node)
-        if node is not None and node in position:
-            loop = chain[position[node] :]
-            text = " → ".join(tree.label[k] for k in [*loop, loop[0]])
-            for key in loop:
-                if key in tree.row_of and not tree.row_of[key].has_error("parent_code"):
-                    tree.row_of[key].add_error(
-                        "parent_code", _("The parent chain loops: %(chain)s.") % {"chain": text}
-                    )
-        done.update(chain)
-
-
-def _check_sibling_names(tree: _OrgTree) -> None:
-    """Flag file rows whose name another organisation under the same parent also has."""
-    groups: dict[tuple[Key | None, str], list[Key]] = defaultdict(list)
-    for key, parent in tree.parent.items():
-        groups[(parent, tree.name[key])].append(key)
-    for (_parent, name), keys in groups.items():
-        if len(keys) < 2:
-            continue
-        for key in keys:
-            if key not in tree.row_of:
-                continue
-            others = ", ".join(tree.describe(k) for k in keys if k != key)
-            tree.row_of[key].add_error(
-                "name",
-                _("“%(name)s” is already used under the same parent by %(others)s.")
-                % {"name": name, "others": others},
-            )
-
-
-def _org_action(row: ImportRow, tree: _OrgTree) -> str:
-    row.cleaned["parent"] = tree.parent[row.cleaned["key"]]
-    existing = tree.existing.get(row.cleaned["code"])
-    if existing is None:
-        if row.cleaned["order"] is None:
-            row.cleaned["order"] = 0
-        return CREATE
-    pk, name, parent_id, order = existing
-    row.target = pk
-    if row.cleaned["order"] is None:
-        row.cleaned["order"] = order
-    old_parent = ("id", parent_id) if parent_id else None
-    new_parent = row.cleaned["parent"]
-    same = (name, order, old_parent) == (row.cleaned["name"], row.cleaned["order"], new_parent)
-    return UNCHANGED if same else UPDATE
-
-
-def _parents_first(rows: list[ImportRow]) -> list[ImportRow]:
-    """File rows ordered so that every parent is written before its children."""
-    by_key = {row.cleaned["key"]: row for row in rows}
-    children: dict[Key | None, list[ImportRow]] = defaultdict(list)
-    for row in rows:
-        parent = row.cleaned["parent"]
-        children[parent if parent in by_key else None].append(row)
-    ordered, queue = [], deque(children[None])
-    while queue:
-        row = queue.popleft()
-        ordered.append(row)
-        queue.extend(children.get(row.cleaned["key"], ()))
-    return ordered
-
-
-def _org_for_key(key: Key | None, created: dict[Key, int]) -> Organization | None:
-    """A fresh copy of a parent (paths change as the commit moves organisations)."""
-    if key is None:
-        return None
-    pk = key[1] if key[0] == "id" else created[key]
-    return Organization.objects.get(pk=pk)
-
-
-def _commit_organizations(actor: Any, plan: ImportPlan) -> dict[str, int]:
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    created: dict[Key, int] = {}
-    for row in _parents_first(plan.rows):
-        with _row_context(row):
-            if row.action == UNCHANGED:
-                counts["unchanged"] += 1
-                continue
-            parent = _org_for_key(row.cleaned["parent"], created)
-            if row.action == CREATE:
-                org = services.organization_create(
-                    actor,
-                    name=row.cleaned["name"],
-                    parent=parent,
-                    code=row.cleaned["code"],
-                    order=row.cleaned["order"],
-                )
-                created[row.cleaned["key"]] = org.pk
-                counts["created"] += 1
-            else:
-                _update_organization(actor, row, parent)
-                counts["updated"] += 1
-    return counts
-
-
-def _update_organization(actor: Any, row: ImportRow, parent: Organization | None) -> None:
-    org = Organization.objects.get(pk=row.target)
-    if org.parent_id != (parent.pk if parent else None):
-        org = services.organization_move(actor, org, parent)
-    if (org.name, org.order) != (row.cleaned["name"], row.cleaned["order"]):
-        services.organization_update(
-            actor, org, name=row.cleaned["name"], code=org.code, order=row.cleaned["order"]
-        )
-
-
-# --- accounts --------------------------------------------------------------------------------
-
-
-def _split_codes(text: str) -> list[str]:
-    for separator in ORG_CODE_SEPARATORS[1:]:
-        text = text.replace(separator, ORG_CODE_SEPARATORS[0])
-    return [code.strip() for code in text.split(ORG_CODE_SEPARATORS[0]) if code.strip()]
-
-
-def _owners(column: str, values: set[str]) -> dict[str, str]:
-    """value -> username of the existing account that has it, for the values in the file."""
-    owners: dict[str, str] = {}
-    for chunk in _chunks(values):
-        owners.update(
-            Account.objects.filter(**{f"{column}__in": chunk}).values_list(column, "username")
-        )
-    return owners
-
-
-@dataclass
-class _AccountLookups:
-    """What account rows are checked against, loaded in a few chunked queries."""
-
-    accounts: dict[str, Account]  # existing accounts the file names
-    org_ids: dict[str, int]  # organisation code -> id
-    memberships: dict[int, list[int]]  # account id -> organisation ids, primary first
-    mobile_owner: dict[str, str] = field(default_factory=dict)
-    email_owner: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, rows: list[ImportRow]) -> "_AccountLookups":
-        usernames = {row.values["username"] for row in rows if row.values.get("username")}
-        accounts: dict[str, Account] = {}
-        for chunk in _chunks(usernames):
-            accounts.update((a.username, a) for a in Account.objects.filter(username__in=chunk))
-        codes = {c for row in rows for c in _split_codes(row.values.get("organizations", ""))}
-        org_ids: dict[str, int] = {}
-        for chunk in _chunks(codes):
-            org_ids.update(Organization.objects.filter(code__in=chunk).values_list("code", "id"))
-        return cls(
-            accounts=accounts,
-            org_ids=org_ids,
-            memberships=_memberships_of([a.pk for a in accounts.values()]),
-        )
-
-    def load_owners(self, rows: list[ImportRow]) -> None:
-        """The existing holders of the rows' cleaned mobiles and emails.
-
-        Looked up by the cleaned values, not the cells: a mobile is stored in its normal
-        form, so "+86-139…" in the file finds the account that holds "139…".
-        """
-
-        def cleaned(name: str) -> set[str]:
-            return {
-                row.cleaned["fields"][name]
-                for row in rows
-                if row.cleaned["fields"].get(name) and not row.has_error(name)
-            }
-
-        self.mobile_owner = _owners("mobile", cleaned("mobile"))
-        self.email_owner = _owners("email", cleaned("email"))
-
-
-def _memberships_of(account_ids: list[int]) -> dict[int, list[int]]:
-    memberships: dict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(account_ids):
-        pairs = (
-            Membership.objects.filter(account_id__in=chunk)
-            .order_by("account_id", "-is_primary", "order", "id")
-            .values_list("account_id", "organization_id")
-        )
-        for account_id, org_id in pairs:
-            memberships[account_id].append(org_id)
-    return memberships
-
-
-def plan_accounts(rows: list[ImportRow]) -> None:
-    """Check account rows and decide each one's action (in place, on ``rows``).
-
-    Two passes: each row's own rules first (which also give each mobile its normal form),
-    then the rules across rows and against the directory, on the cleaned values.
-    """
-    lookups = _AccountLookups.load(rows)
-    for row in rows:
-        _clean_account_row(row, lookups)
-    lookups.load_owners(rows)
-    seen: dict[str, dict[str, Any]] = {"username": {}, "mobile": {}, "email": {}}
-    for row in rows:
-        _check_account_row(row, lookups, seen)
-
-
-def _clean_account_row(row: ImportRow, lookups: _AccountLookups) -> None:
-    _required_values(row, Kind.ACCOUNTS)
-    existing = lookups.accounts.get(row.values.get("username", ""))
-    fields = _account_fields(row, existing)
-    account = Account(**fields)
-    _model_errors(row, account, [f for f in fields if not row.has_error(f)])
-    row.cleaned = {"fields": {name: getattr(account, name) for name in fields}}
-    row.target = existing
-
-
-def _check_account_row(
-    row: ImportRow, lookups: _AccountLookups, seen: dict[str, dict[str, Any]]
-) -> None:
-    cleaned = row.cleaned["fields"]
-    for column in ("username", "mobile", "email"):
-        if row.has_error(column):
-            continue
-        if column == "mobile":
-            _mobile_once_in_file(row, cleaned.get(column) or "", seen[column])
-        else:
-            _once_in_file(row, column, cleaned.get(column) or "", seen[column])
-        _clash_with_existing(row, column, cleaned, lookups)
-    row.cleaned["org_ids"] = _account_org_ids(row, lookups)
-    row.action = _account_action(row, row.target, lookups)
-
-
-def _mobile_once_in_file(row: ImportRow, normal: str, seen: dict[str, ImportRow]) -> None:
-    """A number may be in the file once, however each row spells it."""
-    if not normal:
-        return
-    first = seen.setdefault(normal, row)
-    if first is row:
-        return
-    typed, first_typed = row.values["mobile"], first.values["mobile"]
-    if typed == first_typed:
-        message = _("“%(value)s” is also on row %(first)d.")
-    else:
-        message = _("“%(value)s” is the same number as “%(other)s” on row %(first)d (%(normal)s).")
-    params = {"value": typed, "other": first_typed, "first": first.number, "normal": normal}
-    row.add_error("mobile", message % params)
-
-
-def _account_fields(row: ImportRow, existing: Account | None) -> dict[str, Any]:
-    """Model field values from the row's cells; an absent column is left out."""
-    values = row.values
-    fields: dict[str, Any] = {c: values[c] for c in ACCOUNT_FIELD_COLUMNS if c in values}
-    if fields.get("hired_date") == "":
-        fields["hired_date"] = None
-    if not fields.get("status"):
-        fields.pop("status", None)
-        if existing is None:
-            fields["status"] = Account.Status.ACTIVE
-    if values.get("extra"):
-        extra = _parse_extra(row, values["extra"])
-        if extra is not None:
-            fields["extra"] = extra
-    elif existing is None:
-        fields["extra"] = {}
-    return fields
-
-
-def _parse_extra(row: ImportRow, text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        row.add_error(
-            "extra",
-            _("Not valid JSON (%(error)s at character %(pos)d).")
-            % {"error": getattr(exc, "msg", str(exc)), "pos": getattr(exc, "pos", 0) + 1},
-        )
-        return None
-    if not isinstance(value, dict):
-        row.add_error("extra", _('Must be a JSON object, for example {"cost_center": "R&D"}.'))
-        return None
-    return value
-
-
-def _clash_with_existing(
-    row: ImportRow, column: str, cleaned: dict[str, Any], lookups: _AccountLookups
-) -> None:
-    owners = {"mobile": lookups.mobile_owner, "email": lookups.email_owner}.get(column, {})
-    value = cleaned.get(column)
-    owner = owners.get(value) if value else None
-    if not owner or owner == cleaned.get("username"):
-        return
-    typed = row.values.get(column, "")
-    if column == "mobile" and typed != value:  # typed in another spelling than stored
-        message = _("“%(typed)s” is the number of the existing account “%(owner)s” (%(value)s).")
-    else:
-        message = _("“%(value)s” already belongs to the existing account “%(owner)s”.")
-    row.add_error(column, message % {"typed": typed, "value": value, "owner": owner})
-
-
-def _account_org_ids(row: ImportRow, lookups: _AccountLookups) -> list[int] | None:
-    """Organisation ids of the cell, primary first; None when the cell is empty."""
-    codes = _split_codes(row.values.get("organizations", ""))
-    ids: list[int] = []
-    for position, code in enumerate(codes):
-        if code in codes[:position]:
-            row.add_error("organizations", _("“%(code)s” is listed twice.") % {"code": code})
-        elif code not in lookups.org_ids:
-            row.add_error(
-                "organizations",
-                _("Unknown organisation code “%(code)s”.") % {"code": code},
-            )
-        else:
-            ids.append(lookups.org_ids[code])
-    return ids or None
-
-
-def _account_action(row: ImportRow, existing: Account | None, lookups: _AccountLookups) -> str:
-    if existing is None:
-        return CREATE
-    changed = {
-        name: value
-        for name, value in row.cleaned["fields"].items()
-        if getattr(existing, name) != value
-    }
-    wanted, current = row.cleaned["org_ids"], lookups.memberships.get(existing.pk, [])
-    replace = wanted is not None and (wanted[:1] != current[:1] or set(wanted) != set(current))
-    row.cleaned.update(changed=changed, replace_memberships=replace)
-    return UPDATE if changed or replace else UNCHANGED
-
-
-def _commit_accounts(actor: Any, plan: ImportPlan) -> dict[str, int]:
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
-    org_ids = {pk for row in plan.rows for pk in row.cleaned["org_ids"] or ()}
-    orgs: dict[int, Organization] = {}
-    for chunk in _chunks(org_ids):
-        orgs.update((org.pk, org) for org in Organization.objects.filter(pk__in=chunk))
-    for row in plan.rows:
-        wanted = [orgs[pk] for pk in row.cleaned["org_ids"] or ()]
-        with _row_context(row):
-            if row.action == CREATE:
-                services.account_create(actor, organizations=wanted, **row.cleaned["fields"])
-                counts["created"] += 1
-            elif row.action == UPDATE:
-                if row.cleaned["changed"]:
-                    services.account_update(actor, row.target, **row.cleaned["changed"])
-                if row.cleaned["replace_memberships"]:
-                    _replace_memberships(actor, row.target, wanted)
-                counts["updated"] += 1
-            else:
-                counts["unchanged"] += 1
-    return counts
-
-
-def _replace_memberships(actor: Any, account: Account, orgs: list[Organization]) -> None:
-    """Make ``orgs`` the account's memberships, the first one primary, through the services."""
-    current = {m.organization_id: m for m in Membership.objects.filter(account=account)}
-    for position, org in enumerate(orgs):
-        if org.pk not in current:
-            current[org.pk] = services.membership_add(
-                actor, account, org, primary=(position == 0), order=position
-            )
-    primary = current[orgs[0].pk]
-    if not primary.is_primary:
-        services.membership_set_primary(actor, primary)
-    wanted = {org.pk for org in orgs}
-    for org_id, membership in current.items():
-        if org_id not in wanted:
-            services.membership_remove(actor, membership)
-
-
-# --- the three steps -------------------------------------------------------------------------
-
-_PLANNERS = {Kind.ORGANIZATIONS: plan_organizations, Kind.ACCOUNTS: plan_accounts}
-_COMMITTERS = {Kind.ORGANIZATIONS: _commit_organizations, Kind.ACCOUNTS: _commit_accounts}
+_STORE_BATCH = 1000
 
 
 def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> ImportBatch:
-    """Store an uploaded CSV file as a batch; file-level problems raise ValidationError.
+    """Store an uploaded CSV file as a batch with its check; file-level problems raise
+    ValidationError.
 
+    Every row is checked here, once: the preview pages page through the stored result. For
+    a file without errors, what the import would remove from DingTalk is computed too.
     ``data`` may be cut at one byte over the size limit: more is never needed to refuse it.
     """
     require(actor, roles.CHANGE_DIRECTORY)
@@ -823,84 +232,402 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
             % {"limit": filesizeformat(limit)}
         )
     text = decode_csv(data)
-    _columns, rows = parse_csv(text, kind)
-    return ImportBatch.objects.create(
-        uploaded_by=actor if getattr(actor, "pk", None) else None,
-        kind=kind,
-        filename=filename[:255],
-        content=text,
-        row_count=len(rows),
-        summary={"rows": len(rows)},
+    columns, rows = parse_csv(text, kind)
+    plan = upsert.plan_rows(kind, columns, rows)
+    found = _consequences(actor, plan) if plan.is_valid else []
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            uploaded_by=actor if getattr(actor, "pk", None) else None,
+            kind=kind,
+            filename=filename[:255],
+            content=text,
+            row_count=len(rows),
+            summary={"rows": len(rows)},
+            consequences=found,
+        )
+        _store_check(batch, plan, _errors_in_each_language(kind, text, plan))
+        audit_record(
+            actor,
+            "directory.import_upload",
+            batch,
+            after={"kind": kind, "filename": batch.filename, "row_count": len(rows)},
+            object_repr=batch.filename,
+        )
+    return batch
+
+
+def _label(batch: ImportBatch) -> str:
+    return f"{batch.filename} ({batch.get_kind_display()})"
+
+
+def _errors_in_each_language(
+    kind: str, text: str, plan: ImportPlan
+) -> dict[int, dict[str, list[str]]]:
+    """Row number -> language -> the row's messages, in every language the console speaks,
+    so that each reader of the stored check reads them in theirs. Only a file with bad rows
+    is checked again, once per other language."""
+    current = translation.get_language() or settings.LANGUAGE_CODE
+    found = {row.number: {current: [str(e) for e in row.errors]} for row in plan.bad_rows}
+    if not found:
+        return {}
+    for code, _name in settings.LANGUAGES:
+        if code == current:
+            continue
+        with translation.override(code):
+            columns, rows = parse_csv(text, kind)
+            for row in upsert.plan_rows(kind, columns, rows).bad_rows:
+                found.setdefault(row.number, {})[code] = [str(e) for e in row.errors]
+    return found
+
+
+def _store_check(
+    batch: ImportBatch, plan: ImportPlan, errors: dict[int, dict[str, list[str]]]
+) -> None:
+    """The plan's rows, bad ones first, as the preview pages read them."""
+    batch.checked = {"columns": plan.columns, "counts": plan.counts()}
+    batch.save(update_fields=["checked"])
+    ImportCheckedRow.objects.bulk_create(
+        (
+            ImportCheckedRow(
+                batch=batch,
+                position=position,
+                number=row.number,
+                action=row.action,
+                is_bad=row.is_bad,
+                cells=row.cells,
+                errors=errors.get(row.number, {}),
+            )
+            for position, row in enumerate(plan.rows_bad_first())
+        ),
+        batch_size=_STORE_BATCH,
     )
+
+
+def _consequences(actor: Any, plan: ImportPlan) -> list[dict[str, Any]]:
+    """What committing ``plan`` would remove from DingTalk, per bound provider, stored as
+    texts to render in the reader's language. Only rows that can remove anything are tried
+    (inside a rolled-back transaction): a disabled account, replaced memberships, a move."""
+    removing = _rows_that_may_remove(plan)
+    bound = IdentityProvider.objects.filter(step=IdentityProvider.Step.DONE)
+    if not removing.rows or not bound.exists():
+        return []
+
+    def change() -> None:
+        with audit_batch(actor, "directory.import", None):  # rolled back with the rest
+            rows_writer = upsert.writer(removing, actor)
+            for row in rows_writer.ordered():
+                upsert.write_row(rows_writer, row)
+
+    try:
+        found = consequences.preview(change)
+    except UpsertRefused:
+        return []  # the commit will say why; nothing to predict
+    return [_stored_consequence(c) for c in found]
+
+
+def _rows_that_may_remove(plan: ImportPlan) -> ImportPlan:
+    if plan.kind == Kind.ORGANIZATIONS:
+        updates = [row for row in plan.rows if row.action == UPDATE]
+        parents = dict(
+            Organization.objects.filter(pk__in=[row.target for row in updates]).values_list(
+                "pk", "parent_id"
+            )
+        )
+        moves = any(
+            row.cleaned["parent"] != (("id", parents[row.target]) if parents[row.target] else None)
+            for row in updates
+        )
+        return plan if moves else ImportPlan(plan.kind, plan.columns, [])
+    disabled = Account.Status.DISABLED
+    rows = [
+        row
+        for row in plan.rows
+        if row.action == UPDATE
+        and (row.cleaned["changed"].get("status") == disabled or row.cleaned["replace_memberships"])
+    ]
+    return ImportPlan(plan.kind, plan.columns, rows)
+
+
+def _stored_consequence(found: consequences.Consequence) -> dict[str, Any]:
+    approval = found.approval()
+    return {
+        "provider": found.provider.name,
+        "provider_id": found.provider.pk,
+        "unlinked": found.unlinked,
+        "stops": found.stops is not None,
+        "sentence": list(stored(found.sentence())),
+        "approval": list(stored(approval)) if approval else None,
+        "removed_users": found.removed_users,
+        "removed_depts": found.removed_depts,
+        "removes": found.removes or bool(found.unlinked),
+    }
+
+
+def import_consequences(batch: ImportBatch) -> list[SimpleNamespace]:
+    """The stored consequences of ``batch`` with their texts in the active language."""
+    return [
+        SimpleNamespace(
+            **{
+                **c,
+                "sentence": Text(*c["sentence"]),
+                "approval": Text(*c["approval"]) if c["approval"] else None,
+            }
+        )
+        for c in batch.consequences
+    ]
+
+
+def import_consequences_as_dicts(batch: ImportBatch) -> list[dict[str, Any]]:
+    """The stored consequences in the API's shape (``Consequence.as_dict``), texts rendered
+    in the active language."""
+    return [
+        {
+            "provider": c.provider_id,
+            "provider_name": c.provider,
+            "removed_users": c.removed_users,
+            "removed_departments": c.removed_depts,
+            "unlinked_users": c.unlinked,
+            "stops_for_approval": c.stops,
+            "summary": str(c.sentence),
+            "approval": str(c.approval) if c.approval else "",
+        }
+        for c in import_consequences(batch)
+    ]
+
+
+def import_checked(batch: ImportBatch) -> ImportBatch:
+    """``batch`` with its stored check (a batch uploaded before checks were stored is
+    checked now, once)."""
+    if not batch.checked:
+        plan = import_preview(batch)
+        with transaction.atomic():
+            _store_check(batch, plan, _errors_in_each_language(batch.kind, batch.content, plan))
+    return batch
 
 
 def import_preview(batch: ImportBatch) -> ImportPlan:
     """Every row of ``batch`` checked against the directory as it is now. Writes nothing."""
     columns, rows = parse_csv(batch.content, batch.kind)
-    _PLANNERS[batch.kind](rows)
-    return ImportPlan(kind=batch.kind, columns=columns, rows=rows)
+    return upsert.plan_rows(batch.kind, columns, rows)
 
 
-def import_commit(actor: Any, batch: ImportBatch) -> dict[str, int]:
-    """Write every row of ``batch`` through the services in one transaction: all or nothing.
+# --- commit: a background job ----------------------------------------------------------------
 
-    Raises ImportRefused (nothing attempted: bad rows, already committed) or ImportFailed
-    (a write failed, everything rolled back, the batch marked failed). One audit entry
-    records the import and its counts.
+
+def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
+    """Queue the import of ``batch`` as a background job (``import_run``); returns at once.
+
+    Raises ImportRefused when the stored check found bad rows, or when the batch is already
+    imported or being imported: one conditional status change hands it over, so a second
+    commit, even a concurrent one, is refused.
     """
     require(actor, roles.CHANGE_DIRECTORY)
-    try:
-        with transaction.atomic():
-            _claim(batch)
-            plan = _valid_plan(batch)
-            label = f"{batch.filename} ({batch.get_kind_display()})"
-            with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
-                counts = _COMMITTERS[batch.kind](actor, plan)
-            batch.summary = {"rows": len(plan.rows), **counts}
-            batch.save(update_fields=["summary"])
-    except ImportFailed as exc:
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            status=ImportBatch.Status.FAILED, summary={"error": str(exc)}
+    bad = (batch.checked.get("counts") or {}).get("bad", 0)
+    if bad:
+        raise ImportRefused(_bad_rows(bad))
+    with transaction.atomic():
+        queued = ImportBatch.objects.filter(
+            pk=batch.pk, status__in=[ImportBatch.Status.PREVIEWED, ImportBatch.Status.FAILED]
+        ).update(
+            status=ImportBatch.Status.QUEUED,
+            committed_by=actor if getattr(actor, "pk", None) else None,
+            queued_at=timezone.now(),
+            done=0,
+            total=batch.row_count,
         )
-        batch.refresh_from_db()
-        raise
+        if not queued:
+            batch.refresh_from_db()
+            if batch.status == ImportBatch.Status.COMMITTED:
+                raise ImportRefused(
+                    _("This file was already imported; it cannot be imported twice.")
+                )
+            raise ImportRefused(_("This file is being imported already."))
+        audit_record(
+            actor,
+            "directory.import_start",
+            batch,
+            after={"row_count": batch.row_count},
+            object_repr=batch.filename,
+        )
+        transaction.on_commit(lambda: dispatch(batch.pk))
     batch.refresh_from_db()
-    return counts
+    return batch
 
 
-def _claim(batch: ImportBatch) -> None:
-    """Mark the batch committed first: a second commit, even a concurrent one, finds it so.
+def dispatch(batch_id: int) -> None:
+    """Hand an import to the django-q2 broker."""
+    from django_q.tasks import async_task
 
-    The mark is part of the transaction, so a failed commit takes it back.
+    async_task("dtconsole.directory.tasks.run_import", batch_id, task_name=f"import-{batch_id}")
+
+
+def _bad_rows(n: int) -> str:
+    return _("%(n)d row(s) have errors. Nothing was written: fix the file and upload it again.") % {
+        "n": n
+    }
+
+
+def import_run(batch_id: int) -> None:
+    """The job: check again, then write in short transactions, all or nothing.
+
+    Claimed by one conditional status change (queued → running): a second hand-off of the
+    same batch does nothing. Rows are written a chunk per transaction
+    (DIRECTORY_IMPORT_CHUNK_ROWS) so other writers (the API, the pages, sync jobs) interleave,
+    with a pause between chunks; each chunk records what it changed with the
+    values before. If any row is refused, every chunk already written is undone from that
+    record, in reverse, and the batch is marked failed with a sentence saying what to do.
     """
-    claimed = (
-        ImportBatch.objects.filter(pk=batch.pk)
-        .exclude(status=ImportBatch.Status.COMMITTED)
-        .update(status=ImportBatch.Status.COMMITTED, committed_at=timezone.now())
+    batch = _claim(batch_id)
+    if batch is None:
+        return
+    actor = batch.committed_by or SYSTEM
+    try:
+        plan = _valid_plan(batch)
+    except ImportRefused as exc:
+        _fail(batch, str(exc))
+        return
+    label = _label(batch)
+    try:
+        with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
+            written = _write_in_chunks(actor, batch, plan)
+    except UpsertRefused as exc:
+        reason = " ".join(str(error) for error in exc.errors)
+        _fail(batch, _after_undo(batch, reason, _undo(actor, batch, label)))
+        return
+    except _Abandoned:
+        log.warning("import %s was taken over by the watchdog; stopped", batch.pk)
+        return
+    counts = upsert.counts_of(written)
+    ImportUndo.objects.filter(batch=batch).delete()
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.COMMITTED,
+        committed_at=timezone.now(),
+        summary={"rows": len(plan.rows), **counts},
+        done=len(plan.rows),
+    )
+
+
+def _claim(batch_id: int) -> ImportBatch | None:
+    now = timezone.now()
+    claimed = ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.QUEUED).update(
+        status=ImportBatch.Status.RUNNING, started_at=now, heartbeat_at=now, done=0
     )
     if not claimed:
-        raise ImportRefused(_("This file was already imported; it cannot be imported twice."))
+        log.info("import %s was handed over again but is not queued: nothing to do", batch_id)
+        return None
+    return ImportBatch.objects.select_related("committed_by").get(pk=batch_id)
 
 
 def _valid_plan(batch: ImportBatch) -> ImportPlan:
+    """The batch checked again: the directory may have changed since the upload."""
     try:
         plan = import_preview(batch)
     except ValidationError as exc:
         raise ImportRefused(" ".join(exc.messages)) from exc
     if not plan.is_valid:
+        first = plan.errors[0]
         raise ImportRefused(
-            _("%(n)d row(s) have errors. Nothing was written: fix the file and upload it again.")
-            % {"n": len(plan.bad_rows)}
+            _bad_rows(len(plan.bad_rows))
+            + " "
+            + _("The directory changed since the upload; the first: %(error)s") % {"error": first}
         )
     return plan
 
 
-@contextmanager
-def _row_context(row: ImportRow) -> Iterator[None]:
-    """Turn a refused write into ImportFailed naming the row (the transaction rolls back)."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise ImportFailed(str(RowError(row.number, "", " ".join(exc.messages)))) from exc
-    except (DirectoryError, DatabaseError) as exc:
-        raise ImportFailed(str(RowError(row.number, "", str(exc)))) from exc
+def _write_in_chunks(actor: Any, batch: ImportBatch, plan: ImportPlan) -> list[upsert.Written]:
+    """Every row, a chunk per transaction: at most DIRECTORY_IMPORT_CHUNK_ROWS rows and about
+    DIRECTORY_IMPORT_CHUNK_SECONDS long, so no other writer waits longer than that."""
+    journal: list[dict[str, Any]] = []
+    rows_writer = upsert.writer(plan, actor, journal)
+    ordered = rows_writer.ordered()
+    written: list[upsert.Written] = []
+    while len(written) < len(ordered):
+        if written:
+            time.sleep(settings.DIRECTORY_IMPORT_CHUNK_PAUSE)  # let waiting writers in
+        rest = ordered[len(written) : len(written) + settings.DIRECTORY_IMPORT_CHUNK_ROWS]
+        deadline = time.monotonic() + settings.DIRECTORY_IMPORT_CHUNK_SECONDS
+        with transaction.atomic():
+            journal.clear()
+            done = []
+            for row in rest:
+                done.append(upsert.write_row(rows_writer, row))
+                if time.monotonic() > deadline:
+                    break
+            ImportUndo.objects.bulk_create(ImportUndo(batch=batch, entry=e) for e in journal)
+            _progress(batch, len(written) + len(done))
+        written += done
+    return written
+
+
+class _Abandoned(Exception):
+    """The batch is no longer running here (the watchdog took it over): stop writing."""
+
+
+def _progress(batch: ImportBatch, done: int) -> None:
+    """Count the rows written, inside the chunk's transaction: if the batch is no longer
+    running (the watchdog found it stale and undid it), the chunk rolls back."""
+    moved = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.RUNNING).update(
+        done=done, heartbeat_at=timezone.now()
+    )
+    if not moved:
+        raise _Abandoned
+
+
+def recover_stale_imports() -> list[int]:
+    """Undo the imports whose worker died mid-run (no progress for SYNC_STALE_SECONDS) and
+    mark them failed; called by the watchdog. One conditional update claims each batch."""
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    recovered = []
+    stale = ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING, heartbeat_at__lt=cutoff)
+    for batch in stale.select_related("committed_by").defer("content"):
+        claimed = ImportBatch.objects.filter(
+            pk=batch.pk, status=ImportBatch.Status.RUNNING, heartbeat_at=batch.heartbeat_at
+        ).update(status=ImportBatch.Status.FAILED, summary={"error": ""})
+        if not claimed:
+            continue
+        reason = _("The worker running this import stopped.")
+        problems = _undo(batch.committed_by or SYSTEM, batch, _label(batch))
+        _fail(batch, _after_undo(batch, reason, problems))
+        recovered.append(batch.pk)
+    return recovered
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.FAILED, summary={"error": message}, done=0
+    )
+
+
+def _after_undo(batch: ImportBatch, reason: str, problems: list[str]) -> str:
+    if not problems:
+        return _(
+            "%(reason)s Everything the import had written was undone: the directory is as "
+            "before. Fix that row in the file and upload it again."
+        ) % {"reason": reason}
+    return _(
+        "%(reason)s Undoing what the import had written left %(n)d change(s) in place, "
+        "because the directory changed meanwhile: %(problems)s Check these objects."
+    ) % {"reason": reason, "n": len(problems), "problems": " ".join(problems)}
+
+
+# --- undo ------------------------------------------------------------------------------------
+
+
+def _undo(actor: Any, batch: ImportBatch, label: str) -> list[str]:
+    """Replay the batch's undo record in reverse, a chunk per transaction; what could not
+    be undone comes back as sentences. One audit entry records the undo and its counts."""
+    problems: list[str] = []
+    ids = list(ImportUndo.objects.filter(batch=batch).order_by("-id").values_list("id", flat=True))
+    with audit_batch(actor, "directory.import_undo", batch, label=label):
+        size = settings.DIRECTORY_IMPORT_CHUNK_ROWS
+        for start in range(0, len(ids), size):
+            if start:
+                time.sleep(settings.DIRECTORY_IMPORT_CHUNK_PAUSE)
+            entries = ImportUndo.objects.filter(pk__in=ids[start : start + size])
+            with transaction.atomic():
+                for undo in sorted(entries, key=lambda u: -u.pk):
+                    problem = upsert.undo_entry(undo.entry, actor)
+                    if problem:
+                        problems.append(problem)
+                entries.delete()
+    return problems

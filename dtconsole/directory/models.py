@@ -10,9 +10,16 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from .validators import normalize_mobile, validate_org_code, validate_org_name, validate_username
+from .validators import (
+    normalize_mobile,
+    validate_json_bounds,
+    validate_org_code,
+    validate_org_name,
+    validate_username,
+)
 
 
 class MobileField(models.CharField):
@@ -116,6 +123,7 @@ class Account(models.Model):
         default=dict,
         blank=True,
         help_text=_("Free-form attributes (JSON object) that field mappings can read."),
+        validators=[validate_json_bounds],
     )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE, db_index=True
@@ -187,8 +195,11 @@ class Membership(models.Model):
 class ImportBatch(models.Model):
     """One uploaded CSV file of the directory import, from preview to commit.
 
-    The decoded text is kept so the preview and the commit validate exactly the same rows; the
-    summary holds the counts of the commit (or the error that stopped it).
+    The decoded text is kept so the commit checks exactly the rows the preview showed; the
+    check made at upload is stored (``checked``, ``checked_rows``, ``consequences``) so the
+    preview pages read it instead of checking every row again. The commit runs as a
+    background job (queued → running → committed or failed) whose progress is ``done`` of
+    ``total``; the summary holds its counts, or the sentence that says why it failed.
     """
 
     class Kind(models.TextChoices):
@@ -197,8 +208,12 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", _("Previewed")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
         COMMITTED = "committed", _("Committed")
         FAILED = "failed", _("Failed")
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -208,6 +223,14 @@ class ImportBatch(models.Model):
         related_name="+",
         verbose_name=_("uploaded by"),
     )
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("imported by"),
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     filename = models.CharField(_("file name"), max_length=255, blank=True, default="")
     content = models.TextField(_("CSV text"))
@@ -216,8 +239,15 @@ class ImportBatch(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.PREVIEWED
     )
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
     committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
+    checked = models.JSONField(_("check at upload"), default=dict, blank=True)
+    consequences = models.JSONField(_("consequences in DingTalk"), default=list, blank=True)
+    done = models.PositiveIntegerField(_("rows written"), default=0)
+    total = models.PositiveIntegerField(_("rows to write"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -226,3 +256,63 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.filename} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+class ImportCheckedRow(models.Model):
+    """One row of a batch as the check at upload found it: its action and its errors.
+
+    ``position`` orders the preview: rows with errors first, then the file's order.
+    """
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="checked_rows")
+    position = models.PositiveIntegerField()
+    number = models.PositiveIntegerField()
+    action = models.CharField(max_length=16, blank=True, default="")
+    is_bad = models.BooleanField(default=False)
+    cells = models.JSONField(default=list)
+    # language code -> the row's messages ("row 5, mobile: …") in that language
+    errors = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["position"]
+        indexes = [models.Index(fields=["batch", "is_bad", "position"], name="import_row_page_idx")]
+
+    ACTION_LABELS = {"create": _("create"), "update": _("update"), "unchanged": _("unchanged")}
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} row {self.number}"
+
+    @property
+    def action_label(self) -> str:
+        return str(self.ACTION_LABELS.get(self.action, ""))
+
+    @property
+    def messages(self) -> list[str]:
+        """The row's messages in the active language (else the default one)."""
+        if not self.errors:
+            return []
+        by_language = self.errors
+        return (
+            by_language.get(translation.get_language() or "")
+            or by_language.get(settings.LANGUAGE_CODE)
+            or next(iter(by_language.values()))
+        )
+
+
+class ImportUndo(models.Model):
+    """What one write of a running import changed, with the values before: replayed in
+    reverse when the import fails, so the directory ends as it was."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="undo_entries")
+    entry = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.entry.get('op')}"

@@ -4,6 +4,7 @@ The rules follow what DingTalk accepts for the same values (see dingtalk-api.md 
 account that passes here is not refused by DingTalk for its shape.
 """
 
+import json
 import re
 import unicodedata
 
@@ -199,3 +200,72 @@ def validate_org_code(value: str) -> None:
             _("Use up to 64 letters, digits and _ . : -, starting with a letter or a digit."),
             code="invalid_org_code",
         )
+
+
+# --- JSON attributes -------------------------------------------------------------------------
+#
+# Account.extra is free-form, so it is bounded: a deeply nested value makes every recursive
+# reader (json, the renderers, the mapping engine) raise RecursionError, and a huge one makes
+# every page and every sync that carries it slow. The bounds are far above any real use.
+
+JSON_MAX_DEPTH = 20
+JSON_MAX_BYTES = 64 * 1024
+
+
+def json_depth(value: object) -> int:
+    """How deeply ``value`` nests (a scalar is 0, ``{}`` is 1), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        if depth + 1 > JSON_MAX_DEPTH:
+            return depth + 1  # deep enough to refuse: stop walking
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep() -> ValidationError:
+    return ValidationError(
+        _("The JSON nests deeper than %(limit)d levels; flatten it."),
+        code="json_too_deep",
+        params={"limit": JSON_MAX_DEPTH},
+    )
+
+
+def _too_large(size: int) -> ValidationError:
+    return ValidationError(
+        _("The JSON is %(size)d bytes; at most %(limit)d bytes (64 KiB) are kept."),
+        code="json_too_large",
+        params={"size": size, "limit": JSON_MAX_BYTES},
+    )
+
+
+def validate_json_bounds(value: object) -> None:
+    """Refuse a JSON value nested deeper than JSON_MAX_DEPTH or larger than JSON_MAX_BYTES."""
+    if json_depth(value) > JSON_MAX_DEPTH:
+        raise _too_deep()
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > JSON_MAX_BYTES:
+        raise _too_large(size)
+
+
+def load_bounded_json(text: str) -> object:
+    """``json.loads`` of ``text`` within the bounds: ValueError when it is not JSON,
+    ValidationError when it is too large or too deep (never RecursionError)."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > JSON_MAX_BYTES:
+        raise _too_large(size)
+    try:
+        value = json.loads(text)
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    validate_json_bounds(value)
+    return value
