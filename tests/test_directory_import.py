@@ -726,3 +726,38 @@ def test_the_stored_errors_read_in_each_readers_language(admin_client):
     assert "row 3, display_name: This field is required." in english
     assert "第3行，display_name：此字段为必填项。" in chinese
     assert "This field is required." not in chinese
+
+
+def test_an_update_shows_each_value_it_overwrites_before_and_after(admin_client):
+    root = make_org("云杉集团", code="HQ")
+    make_org("财务中心", code="FIN", parent=root, order=3)
+    data = csv_bytes(ORG_HEADER, [["HQ", "星海科技", "", ""], ["FIN", "财务中心", "HQ", "5"]])
+    text = admin_client.get(post_file(admin_client, "organizations", data).url).content.decode()
+    assert ">云杉集团</del> → <ins" in text and ">星海科技</ins>" in text  # the root's rename
+    assert ">3</del> → <ins" in text and ">5</ins>" in text
+    assert text.count("<del ") == 2  # FIN's name and parent stay: no diff shown for them
+
+
+def test_an_account_update_shows_its_fields_and_organisations_before_and_after(admin_client, rd):
+    fe = Organization.objects.get(code="RD.FE")
+    make_account("zhangwei", display_name="张伟", orgs=[rd, fe], mobile="13800000001")
+    make_org("市场中心", code="MKT")
+    row = account_row("zhangwei", display_name="张伟伟", mobile="13800000001", organizations="MKT")
+    text = admin_client.get(
+        post_file(admin_client, "accounts", csv_bytes(ACCOUNT_HEADER, [row])).url
+    )
+    html = text.content.decode()
+    assert ">张伟</del> → <ins" in html and ">张伟伟</ins>" in html
+    assert ">RD;RD.FE</del> → <ins" in html and ">MKT</ins>" in html
+    (stored,) = ImportBatch.objects.get().checked_rows.all()
+    assert stored.changes["organizations"] == ["RD;RD.FE", "MKT"]
+    assert "mobile" not in stored.changes
+
+
+def test_a_rows_errors_are_shown_before_its_cells(admin_client):
+    wide = account_row("bad", mobile="123", email="x" * 40 + "@example.com")
+    html = admin_client.get(
+        post_file(admin_client, "accounts", csv_bytes(ACCOUNT_HEADER, [wide])).url
+    ).content.decode()
+    row = html[html.index('id="row-2"') :]
+    assert row.index("row-errors") < row.index("@example.com")

@@ -807,10 +807,14 @@ class ImportRowSerializer(serializers.ModelSerializer):
     in the reader's language."""
 
     errors = serializers.ListField(source="messages", child=serializers.CharField())
+    changes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(allow_blank=True)),
+        help_text="An update's changed columns: column -> [value now, value after the import].",
+    )
 
     class Meta:
         model = ImportCheckedRow
-        fields = ["number", "action", "is_bad", "cells", "errors"]
+        fields = ["number", "action", "is_bad", "cells", "changes", "errors"]
         read_only_fields = fields
 
 

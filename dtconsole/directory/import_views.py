@@ -89,14 +89,16 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     rows = batch.checked_rows.all()
     if only_bad:
         rows = rows.filter(is_bad=True)
-    counts = batch.checked["counts"]
+    counts, columns = batch.checked["counts"], batch.checked["columns"]
     found = imports.import_consequences(batch)
+    page = Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "batch": batch,
-        "columns": batch.checked["columns"],
+        "columns": columns,
         "counts": counts,
         "is_valid": bool(counts["rows"]) and not counts["bad"],
-        "page": Paginator(rows, PREVIEW_PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": page,
+        "shown": [(row, row.shown_cells(columns)) for row in page.object_list],
         "only_bad": only_bad,
         "consequences": found,
         "removes": any(c.removes for c in found),

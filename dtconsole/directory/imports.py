@@ -295,6 +295,7 @@ def _store_check(
                 action=row.action,
                 is_bad=row.is_bad,
                 cells=row.cells,
+                changes=row.changes,
                 errors=errors.get(row.number, {}),
             )
             for position, row in enumerate(plan.rows_bad_first())

@@ -278,6 +278,7 @@ class ImportCheckedRow(models.Model):
     action = models.CharField(max_length=16, blank=True, default="")
     is_bad = models.BooleanField(default=False)
     cells = models.JSONField(default=list)
+    changes = models.JSONField(default=dict)  # column -> [before, after] of an update
     # language code -> the row's messages ("row 5, mobile: …") in that language
     errors = models.JSONField(default=dict)
 
@@ -293,6 +294,12 @@ class ImportCheckedRow(models.Model):
     @property
     def action_label(self) -> str:
         return str(self.ACTION_LABELS.get(self.action, ""))
+
+    def shown_cells(self, columns: list[str]) -> list[tuple[str, list[str] | None]]:
+        """(cell, [before, after] or None) per column, in the file's order."""
+        changes = self.changes or {}
+        pairs = zip(columns, self.cells, strict=False)
+        return [(cell, changes.get(column)) for column, cell in pairs]
 
     @property
     def messages(self) -> list[str]:

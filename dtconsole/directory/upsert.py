@@ -78,6 +78,9 @@ class ImportRow:
     cleaned: dict[str, Any] = field(default_factory=dict)
     target: Any = None  # the existing Account or Organization an update changes
     place: str = "row"  # "row": a line of a CSV file; "index": an item of an API request
+    # column -> [before, after], as text, for each value an update changes (the preview shows
+    # them side by side, so an update never hides what it overwrites)
+    changes: dict[str, list[str]] = field(default_factory=dict)
 
     def where(self) -> str:
         """The row as its messages name it: "row 5" of a file, "index 3" of a request."""
@@ -332,8 +335,26 @@ def _org_action(row: ImportRow, tree: _OrgTree) -> str:
         row.cleaned["order"] = order
     old_parent = ("id", parent_id) if parent_id else None
     new_parent = row.cleaned["parent"]
-    same = (name, order, old_parent) == (row.cleaned["name"], row.cleaned["order"], new_parent)
-    return UNCHANGED if same else UPDATE
+    pairs = {
+        "name": (name, row.cleaned["name"]),
+        "order": (order, row.cleaned["order"]),
+        "parent_code": (_tree_label(tree, old_parent), _tree_label(tree, new_parent)),
+    }
+    row.changes = {c: [_shown(a), _shown(b)] for c, (a, b) in pairs.items() if a != b}
+    return UPDATE if row.changes else UNCHANGED
+
+
+def _tree_label(tree: _OrgTree, key: Key | None) -> str:
+    return tree.label[key] if key is not None else ""
+
+
+def _shown(value: Any) -> str:
+    """A value as the preview prints it beside its new one (as a CSV cell would hold it)."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
 
 
 def _parents_first(rows: list[ImportRow]) -> list[ImportRow]:
@@ -427,6 +448,7 @@ class _AccountLookups:
     memberships: dict[int, list[int]]  # account id -> organisation ids, primary first
     mobile_owner: dict[str, str] = field(default_factory=dict)
     email_owner: dict[str, str] = field(default_factory=dict)
+    org_codes: dict[int, str] = field(default_factory=dict)  # id -> code, filled as needed
 
     @classmethod
     def load(cls, rows: list[ImportRow]) -> "_AccountLookups":
@@ -442,7 +464,17 @@ class _AccountLookups:
             accounts=accounts,
             org_ids=org_ids,
             memberships=_memberships_of([a.pk for a in accounts.values()]),
+            org_codes={pk: code for code, pk in org_ids.items()},
         )
+
+    def codes(self, org_ids: list[int]) -> str:
+        """Organisation ids as the file's "organizations" cell spells them (primary first)."""
+        missing = [pk for pk in org_ids if pk not in self.org_codes]
+        for chunk in _chunks(missing):
+            self.org_codes.update(
+                Organization.objects.filter(pk__in=chunk).values_list("id", "code")
+            )
+        return ";".join(self.org_codes.get(pk) or str(pk) for pk in org_ids)
 
     def load_owners(self, rows: list[ImportRow]) -> None:
         """The existing holders of the rows' cleaned mobiles and emails.
@@ -614,6 +646,11 @@ def _account_action(row: ImportRow, existing: Account | None, lookups: _AccountL
     wanted, current = row.cleaned["org_ids"], lookups.memberships.get(existing.pk, [])
     replace = wanted is not None and (wanted[:1] != current[:1] or set(wanted) != set(current))
     row.cleaned.update(changed=changed, replace_memberships=replace)
+    row.changes = {
+        name: [_shown(getattr(existing, name)), _shown(v)] for name, v in changed.items()
+    }
+    if replace:
+        row.changes["organizations"] = [lookups.codes(current), lookups.codes(wanted)]
     return UPDATE if changed or replace else UNCHANGED
 
 
