@@ -182,23 +182,41 @@ class OrganizationViewSet(ApiViewSet):
     @action(detail=False, methods=["post"])
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update organisations keyed by code, parents by code; all or nothing."""
-        items = _bulk_items(request, s.OrganizationBulkItemSerializer)
-        label = _("API bulk upsert of %(n)d organisations") % {"n": len(items)}
-        return self.unless_dry_run(
-            lambda: upsert.upsert(
-                request.user,
-                upsert.Kind.ORGANIZATIONS,
-                upsert.rows_from_items(upsert.Kind.ORGANIZATIONS, items),
-                action="organization.bulk_upsert",
-                object_type="directory.organization",
-                label=label,
-            ),
-            _bulk_answer,
+        return _bulk_upsert(
+            self,
+            request,
+            upsert.Kind.ORGANIZATIONS,
+            s.OrganizationBulkItemSerializer,
+            _("API bulk upsert of %(n)d organisations"),
+            "organization",
         )
 
 
 def _no_content(_result: Any) -> Response:
     return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _bulk_upsert(
+    view: ApiViewSet,
+    request: Request,
+    kind: str,
+    item_serializer: type[Serializer],
+    label: str,
+    model: str,
+) -> Response:
+    """One bulk upsert of organisations or accounts (or, with dry_run, its consequences)."""
+    items = _bulk_items(request, item_serializer)
+    return view.unless_dry_run(
+        lambda: upsert.upsert(
+            request.user,
+            kind,
+            upsert.rows_from_items(kind, items),
+            action=f"{model}.bulk_upsert",
+            object_type=f"directory.{model}",
+            label=label % {"n": len(items)},
+        ),
+        _bulk_answer,
+    )
 
 
 def _bulk_answer(written: list[upsert.Written]) -> Response:
@@ -309,18 +327,13 @@ class AccountViewSet(ApiViewSet):
     @action(detail=False, methods=["post"])
     def bulk_upsert(self, request: Request) -> Response:
         """Create or update accounts keyed by username, organisations as codes; all or nothing."""
-        items = _bulk_items(request, s.AccountBulkItemSerializer)
-        label = _("API bulk upsert of %(n)d accounts") % {"n": len(items)}
-        return self.unless_dry_run(
-            lambda: upsert.upsert(
-                request.user,
-                upsert.Kind.ACCOUNTS,
-                upsert.rows_from_items(upsert.Kind.ACCOUNTS, items),
-                action="account.bulk_upsert",
-                object_type="directory.account",
-                label=label,
-            ),
-            _bulk_answer,
+        return _bulk_upsert(
+            self,
+            request,
+            upsert.Kind.ACCOUNTS,
+            s.AccountBulkItemSerializer,
+            _("API bulk upsert of %(n)d accounts"),
+            "account",
         )
 
 
