@@ -166,3 +166,14 @@ def _one_sync_thread(settings):
     """Tests inside a rolled-back transaction cannot share it with other threads' database
     connections: apply on one thread unless a (transactional) test asks for more."""
     settings.SYNC_THREADS = 1
+
+
+@pytest.fixture(autouse=True)
+def _default_language_between_tests():
+    """A request activates its reader's language on this thread and leaves it active: each
+    test starts (and the next one starts again) in the default language."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield

@@ -159,3 +159,24 @@ def test_the_system_actor_is_named_as_such_and_filtered_by(admin_client, admin_u
     assert '<option value="system">System (commands and background jobs)</option>' in html
     by_system = AuditEntry.objects.get(actor_name="system")
     assert shown(admin_client.get(url, {"actor": "system"})) == [by_system.pk]
+
+
+def test_a_job_kind_and_a_scope_placement_read_in_the_readers_language(admin_client):
+    provider = IdentityProvider.objects.create(
+        name="Acme", corp_id="dingx", app_key="k", agent_id="1"
+    )
+    audit_record(SYSTEM, "sync.enqueue", provider, after={"job": 3, "kind": "full"})
+    scopes = ["Finance [fin] → 1 全公司 (under)", "Sales [s] → 1 全公司 (merge)"]
+    audit_record(
+        SYSTEM,
+        "provider.update_scenario",
+        provider,
+        before={"scopes": []},
+        after={"scopes": scopes},
+    )
+    headers = {"Accept-Language": "zh-CN"}
+    html = admin_client.get(reverse("audit:list"), headers=headers).content.decode()
+    assert "全量" in row_of(html, "sync.enqueue") and "full<" not in row_of(html, "sync.enqueue")
+    scenario = row_of(html, "provider.update_scenario")
+    assert "(under)" not in scenario and "(merge)" not in scenario
+    assert "Finance [fin] → 1 全公司 (放在目标部门下)" in scenario and "(并入目标部门)" in scenario

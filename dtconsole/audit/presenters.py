@@ -1,6 +1,7 @@
 """The audit log as a person reads it: actions as sentences, field names, readable values,
 and the object's name linked to its page while it still exists."""
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from dtconsole.access import roles
 from dtconsole.access.services import SYSTEM
 from dtconsole.readable import readable
+from dtconsole.sync.models import SyncJob
 
 from .models import AuditEntry
 
@@ -164,8 +166,8 @@ def field_changes(entry: AuditEntry) -> list[FieldChange]:
         label = field_label(model, key)
         if isinstance(before or [], list) and isinstance(after or [], list):
             before, after = before or [], after or []
-            removed = tuple(readable(v) for v in before if v not in after)
-            added = tuple(readable(v) for v in after if v not in before)
+            removed = tuple(readable_item(key, v) for v in before if v not in after)
+            added = tuple(readable_item(key, v) for v in after if v not in before)
             if removed or added:
                 changes.append(FieldChange(label, removed=removed, added=added))
             continue
@@ -183,7 +185,23 @@ def field_label(model: type[models.Model] | None, key: str) -> str:
     return str(FIELDS.get(key, key.replace("_", " ").capitalize()))
 
 
+# Short names of a scope's placement, for the "Finance [fin] → 1 全公司 (under)" the provider
+# services record (the code is stored; the reader's language is applied here).
+PLACEMENTS = {"under": _("under the target"), "merge": _("merged into the target")}
+_PLACEMENT_CODE = re.compile(r" \((under|merge)\)$")
+
+
+def readable_item(key: str, value: Any) -> str:
+    """One item of a recorded list, readable: a scope's placement in the reader's language."""
+    text = readable(value)
+    if key == "scopes":
+        text = _PLACEMENT_CODE.sub(lambda m: f" ({PLACEMENTS[m.group(1)]})", text)
+    return text
+
+
 def _value(model: type[models.Model] | None, key: str, value: Any) -> str:
+    if key == "kind" and _field(model, key) is None and value in SyncJob.Kind.values:
+        return str(SyncJob.Kind(value).label)  # the kind of a sync job a provider entry names
     if key == "counts" and isinstance(value, Mapping):
         return "; ".join(f"{action_label(str(k))}: {readable(n)}" for k, n in value.items())
     if key == "role" and value in roles.BY_KEY:

@@ -257,7 +257,9 @@ def import_upload(actor: Any, *, kind: str, filename: str, data: bytes) -> Impor
 
 
 def _label(batch: ImportBatch) -> str:
-    return f"{batch.filename} ({batch.get_kind_display()})"
+    """The batch as its audit entries name it: the file name (the kind is recorded as a
+    field, shown in the reader's language)."""
+    return batch.filename or f"#{batch.pk}"
 
 
 def _errors_in_each_language(
