@@ -267,3 +267,18 @@ def test_an_import_whose_worker_died_is_undone_by_the_watchdog(
     assert batch.summary["error"].startswith("The worker running this import stopped.")
     assert snapshot() == before
     assert imports.recover_stale_imports() == []
+
+
+def test_the_outcome_of_an_import_is_written_in_the_language_of_who_started_it():
+    from django.utils import translation
+
+    from dtconsole.directory import tasks
+
+    batch = upload_accounts(account_row("new", mobile="13800000001"))
+    make_account("someone", mobile="13800000001")
+    with translation.override("zh-hans"):
+        imports.import_commit(SYSTEM, batch)  # an admin reading Chinese presses Import
+    tasks.run_import(batch.pk, "zh-hans")  # what the worker is handed
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert "目录已发生变化" in batch.summary["error"], batch.summary

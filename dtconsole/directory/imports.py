@@ -458,10 +458,17 @@ def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
 
 
 def dispatch(batch_id: int) -> None:
-    """Hand an import to the django-q2 broker."""
+    """Hand an import to the django-q2 broker, with the language of the admin who started it
+    (the job's outcome sentence is written in it)."""
     from django_q.tasks import async_task
 
-    async_task("dtconsole.directory.tasks.run_import", batch_id, task_name=f"import-{batch_id}")
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    async_task(
+        "dtconsole.directory.tasks.run_import",
+        batch_id,
+        language,
+        task_name=f"import-{batch_id}",
+    )
 
 
 def _bad_rows(n: int) -> str:
