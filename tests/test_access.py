@@ -251,6 +251,8 @@ def test_a_user_without_a_role_sees_the_no_access_page_with_whom_to_ask(client, 
         text = page.content.decode()
         assert page.status_code == 403 and "no access to this console" in text
         assert "Secret Company" not in text and "admin" in text
+    chinese = client.get(reverse("home"), headers={"Accept-Language": "zh-CN"}).content.decode()
+    assert "页面为你分配角色：<strong>admin</strong>。" in chinese
 
 
 def test_every_console_page_carries_a_strict_content_security_policy(client):
