@@ -2,12 +2,25 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from dtconsole.access.views import no_access
 from dtconsole.accounts.language import set_language
 from dtconsole.accounts.views import home, home_providers
 from dtconsole.monitoring.views import healthz, metrics
+
+
+class FaviconView(RedirectView):
+    """/favicon.ico, which some clients ask for whatever the page links: the linked icon."""
+
+    permanent = False
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("img/favicon.svg")
+
 
 urlpatterns = [
     path("", home, name="home"),
@@ -27,4 +40,5 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    path("favicon.ico", login_not_required(FaviconView.as_view()), name="favicon"),
 ]

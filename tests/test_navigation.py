@@ -45,3 +45,11 @@ def test_demo_admin_gets_a_generated_password_printed_once(capsys):
     assert get_user_model().objects.get(username="admin").check_password(password)
     call_command("create_demo_admin")
     assert password not in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_favicon_ico_leads_to_the_icon_every_page_links(client):
+    page = client.get(reverse("login")).content.decode()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and "favicon" in response.url
+    assert f'href="{response.url}"' in page

@@ -127,6 +127,7 @@ PAGES: dict[str, Row] = {
     # world); the metrics need a token or an allowed address, or a console role
     "healthz": Row(ANONYMOUS, status=503),
     "metrics": Row(VIEWER),
+    "favicon": Row(ANONYMOUS, status=302),
 }
 
 # Django's admin site is for superusers (staff) only; none of the roles is staff.

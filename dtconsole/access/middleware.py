@@ -18,6 +18,7 @@ OPEN_URL_NAMES = {
     "dingtalk_start",
     "dingtalk_callback",
     "healthz",
+    "favicon",
 }
 OPEN_NAMESPACES = {"api"}
 CLOSED_IN_OPEN_NAMESPACES = {"docs"}
