@@ -27,6 +27,8 @@ from mappings.engine import (
 )
 from mappings.expressions import FUNCTIONS, ExpressionError, compile_expression
 from mappings.messages import N_, Msg, join_texts
+from tests.test_mapping_engine import attr, const, expr
+from tests.test_mapping_engine import make_account as engine_account
 
 
 def quoted(value: str) -> Msg:
@@ -119,35 +121,10 @@ CONTEXT = {
 }
 
 
-def attr(target: str, source: str, **kw) -> Rule:
-    return Rule(target=target, source_kind="attribute", source=source, **kw)
-
-
-def expr(target: str, source: str, **kw) -> Rule:
-    return Rule(target=target, source_kind="expression", source=source, **kw)
-
-
-def const(target: str, source: str, **kw) -> Rule:
-    return Rule(target=target, source_kind="constant", source=source, **kw)
-
-
 def make_account(**overrides) -> SourceAccount:
-    fields = {
-        "id": 7,
-        "username": "zhangsan",
-        "display_name": "张三",
-        "mobile": "13800138000",
-        "email": "zhangsan@example.com",
-        "job_number": "E0042",
-        "title": "Engineer",
-        "work_place": "Hangzhou",
-        "hired_date": None,
-        "status": "active",
-        "extra": {"obj": object()},
-        "primary_org": None,
-        "orgs": (),
-    }
-    return SourceAccount(**{**fields, **overrides})
+    """The engine tests' account, with an extra attribute no expression can render."""
+    fields = {"hired_date": None, "extra": {"obj": object()}, "primary_org": None, "orgs": ()}
+    return engine_account(**{**fields, **overrides})
 
 
 def expression_error(text, context=CONTEXT) -> ExpressionError:
