@@ -340,7 +340,7 @@ def _org_action(row: ImportRow, tree: _OrgTree) -> str:
         "order": (order, row.cleaned["order"]),
         "parent_code": (_tree_label(tree, old_parent), _tree_label(tree, new_parent)),
     }
-    row.changes = {c: [_shown(a), _shown(b)] for c, (a, b) in pairs.items() if a != b}
+    row.changes = {c: [_as_cell(a), _as_cell(b)] for c, (a, b) in pairs.items() if a != b}
     return UPDATE if row.changes else UNCHANGED
 
 
@@ -348,12 +348,14 @@ def _tree_label(tree: _OrgTree, key: Key | None) -> str:
     return tree.label[key] if key is not None else ""
 
 
-def _shown(value: Any) -> str:
-    """A value as the preview prints it beside its new one (as a CSV cell would hold it)."""
+def _as_cell(value: Any) -> str:
+    """A value as a CSV cell holds it (an API item's values, an update's before and after)."""
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
     return str(value)
 
 
@@ -647,7 +649,7 @@ def _account_action(row: ImportRow, existing: Account | None, lookups: _AccountL
     replace = wanted is not None and (wanted[:1] != current[:1] or set(wanted) != set(current))
     row.cleaned.update(changed=changed, replace_memberships=replace)
     row.changes = {
-        name: [_shown(getattr(existing, name)), _shown(v)] for name, v in changed.items()
+        name: [_as_cell(getattr(existing, name)), _as_cell(v)] for name, v in changed.items()
     }
     if replace:
         row.changes["organizations"] = [lookups.codes(current), lookups.codes(wanted)]
@@ -822,16 +824,10 @@ def _item_cells(kind: str, item: dict[str, Any]) -> dict[str, str]:
     cells: dict[str, str] = {}
     for name, value in item.items():
         column = "parent_code" if kind == Kind.ORGANIZATIONS and name == "parent" else name
-        if value is None:
-            cells[column] = ""
-        elif column == "organizations":
+        if column == "organizations" and value is not None:
             cells[column] = ORG_CODE_SEPARATORS[0].join(value)
-        elif column == "extra":
-            cells[column] = json.dumps(value, ensure_ascii=False)
-        elif hasattr(value, "isoformat"):
-            cells[column] = value.isoformat()
         else:
-            cells[column] = str(value)
+            cells[column] = _as_cell(value)
     return cells
 
 
