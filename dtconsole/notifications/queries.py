@@ -14,9 +14,6 @@ from dtconsole.sync.models import SyncJob, UserLink
 from .models import Notification, NotificationSettings
 
 Outcome = Notification.Outcome
-# A full run that completed, as the engine counts one for incremental sync
-# (dtconsole.sync.engine.has_full_sync): its changes were applied.
-COMPLETED = (SyncJob.Status.SUCCEEDED, SyncJob.Status.PARTIAL, SyncJob.Status.REJECTED)
 # DingTalk counts its monthly quota by the calendar month in Beijing time (§5).
 QUOTA_ZONE = ZoneInfo("Asia/Shanghai")
 RECIPIENT_MATCHES = 20
@@ -40,9 +37,7 @@ class Freshness:
 
 def freshness(provider: IdentityProvider) -> Freshness:
     """The end of the provider's last completed full sync, or its binding when none."""
-    last = SyncJob.objects.filter(
-        provider=provider, kind=SyncJob.Kind.FULL, dry_run=False, status__in=COMPLETED
-    ).aggregate(last=Max("finished_at"))["last"]
+    last = SyncJob.completed_full(provider).aggregate(last=Max("finished_at"))["last"]
     return Freshness(last, True) if last else Freshness(provider.created_at, False)
 
 

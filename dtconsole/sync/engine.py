@@ -342,12 +342,7 @@ def _beat(job: SyncJob) -> None:
 
 def has_full_sync(provider: IdentityProvider) -> bool:
     """Whether a real (not dry) full sync has completed for the provider."""
-    return SyncJob.objects.filter(
-        provider=provider,
-        kind=SyncJob.Kind.FULL,
-        dry_run=False,
-        status__in=(Status.SUCCEEDED, Status.PARTIAL, Status.REJECTED),
-    ).exists()
+    return SyncJob.completed_full(provider).exists()
 
 
 def _refuse_incremental(job: SyncJob) -> None:

@@ -39,6 +39,9 @@ class SyncJob(models.Model):
         REJECT = "reject", _("Deletions rejected")
 
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING, Status.AWAITING_APPROVAL)
+    # A full run that went through the whole scope and applied its changes (a rejection only
+    # held back its deletions): incremental sync may start after one, freshness counts from it.
+    COMPLETED_STATUSES = (Status.SUCCEEDED, Status.PARTIAL, Status.REJECTED)
 
     provider = models.ForeignKey(
         "providers.IdentityProvider", on_delete=models.CASCADE, related_name="sync_jobs"
@@ -83,6 +86,13 @@ class SyncJob(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} {self.get_status_display()}"
+
+    @classmethod
+    def completed_full(cls, provider) -> "models.QuerySet[SyncJob]":
+        """The provider's real (not dry) full runs that completed."""
+        return cls.objects.filter(
+            provider=provider, kind=cls.Kind.FULL, dry_run=False, status__in=cls.COMPLETED_STATUSES
+        )
 
     @property
     def deletions_approved(self) -> bool:

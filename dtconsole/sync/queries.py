@@ -411,18 +411,13 @@ def provider_targets(provider: IdentityProvider) -> list[int]:
 # Statuses of an attempt: a later success mends a failure, a later failure replaces it; planned
 # (dry runs), skipped and rejected events attempted nothing.
 ATTEMPTED = (SyncEvent.Status.SUCCESS, SyncEvent.Status.FAILED)
-# Full runs that tried every object of the scope that differed from DingTalk.
-COMPLETED = (SyncJob.Status.SUCCEEDED, SyncJob.Status.PARTIAL, SyncJob.Status.REJECTED)
 FAILING_LIMIT = 1000  # the dashboard counts failing objects up to this many ("1000+")
 ACTIVE = (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
 
 
 def last_completed_full_sync(provider: IdentityProvider) -> SyncJob | None:
     """The provider's latest real (not dry) full run that went through the whole scope."""
-    jobs = SyncJob.objects.filter(
-        provider=provider, kind=SyncJob.Kind.FULL, dry_run=False, status__in=COMPLETED
-    )
-    return jobs.order_by("-id").first()
+    return SyncJob.completed_full(provider).order_by("-id").first()
 
 
 def failure_window_start(provider: IdentityProvider) -> int | None:
