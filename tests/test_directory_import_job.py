@@ -282,3 +282,18 @@ def test_the_outcome_of_an_import_is_written_in_the_language_of_who_started_it()
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.FAILED
     assert "目录已发生变化" in batch.summary["error"], batch.summary
+
+
+def test_an_import_whose_admin_lost_the_role_fails_saying_so_and_writes_nothing(admin_user):
+    batch = upload_accounts(account_row("new", mobile="13800000001"))
+    imports.import_commit(admin_user, batch)
+    admin_user.is_active = False  # deactivated before a worker took the job
+    admin_user.save()
+    imports.import_run(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.FAILED
+    assert (
+        "admin, who started this import, may no longer change the directory"
+        in (batch.summary["error"])
+    )
+    assert not Account.objects.filter(username="new").exists()

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from dtconsole.access import roles
-from dtconsole.access.services import SYSTEM, require
+from dtconsole.access.services import SYSTEM, AccessDenied, require
 from dtconsole.audit.services import audit_batch, audit_record
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.sync import consequences
@@ -492,7 +492,12 @@ def import_run(batch_id: int) -> None:
         return
     actor = batch.committed_by or SYSTEM
     try:
+        # The admin who pressed Import may have lost the role (or been deactivated) since.
+        require(actor, roles.CHANGE_DIRECTORY)
         plan = _valid_plan(batch)
+    except AccessDenied as exc:
+        _fail(batch, _no_longer_allowed(actor, exc))
+        return
     except ImportRefused as exc:
         _fail(batch, str(exc))
         return
@@ -500,9 +505,13 @@ def import_run(batch_id: int) -> None:
     try:
         with audit_batch(actor, "directory.import", batch, label=label, rows=len(plan.rows)):
             written = _write_in_chunks(actor, batch, plan)
-    except UpsertRefused as exc:
-        reason = " ".join(str(error) for error in exc.errors)
-        _fail(batch, _after_undo(batch, reason, _undo(actor, batch, label)))
+    except (UpsertRefused, AccessDenied) as exc:
+        if isinstance(exc, AccessDenied):
+            reason = _no_longer_allowed(actor, exc)
+        else:
+            reason = " ".join(str(error) for error in exc.errors)
+        # Undoing keeps the import all or nothing: the system does it, whoever started it.
+        _fail(batch, _after_undo(batch, reason, _undo(SYSTEM, batch, label)))
         return
     except _Abandoned:
         log.warning("import %s was taken over by the watchdog; stopped", batch.pk)
@@ -596,10 +605,17 @@ def recover_stale_imports() -> list[int]:
         if not claimed:
             continue
         reason = _("The worker running this import stopped.")
-        problems = _undo(batch.committed_by or SYSTEM, batch, _label(batch))
+        problems = _undo(SYSTEM, batch, _label(batch))
         _fail(batch, _after_undo(batch, reason, problems))
         recovered.append(batch.pk)
     return recovered
+
+
+def _no_longer_allowed(actor: Any, exc: AccessDenied) -> str:
+    return _(
+        "%(user)s, who started this import, may no longer change the directory (it needs the "
+        "%(role)s role). An administrator can start the import again from this page."
+    ) % {"user": getattr(actor, "username", str(actor)), "role": exc.role.label}
 
 
 def _fail(batch: ImportBatch, message: str) -> None:
