@@ -391,6 +391,12 @@ def test_an_unknown_dingtalk_field_is_refused_naming_the_field(admin_client, at_
         mapping_post(at_mapping, "save", extra),
     ).content.decode()
     assert "no_such_field" in body
+    chinese = admin_client.post(
+        reverse("providers:wizard", args=[at_mapping.pk, 4]),
+        mapping_post(at_mapping, "save", extra),
+        headers={"Accept-Language": "zh-CN"},
+    ).content.decode()
+    assert "no_such_field：不是钉钉成员字段" in chinese  # the row's error in the reader's language
     at_mapping.refresh_from_db()
     assert not at_mapping.is_bound
 

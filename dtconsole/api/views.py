@@ -35,7 +35,7 @@ from dtconsole.sync import consequences
 from dtconsole.sync import queries as sync_queries
 from dtconsole.sync import services as sync
 from dtconsole.sync.models import SyncEvent, SyncJob
-from dtconsole.sync.texts import render
+from dtconsole.sync.texts import translated
 from mappings.engine import Rule, evaluate
 from mappings.models import FieldMapping
 from mappings.sources import source_account
@@ -606,9 +606,7 @@ class FieldMappingViewSet(ConfigurationViewSet):
             "username": account.username,
             "ok": result.ok,
             "payload": result.payload,
-            "errors": [
-                {"target": e.target, "message": render(**e.text.as_dict())} for e in result.errors
-            ],
+            "errors": [{"target": e.target, "message": translated(e.text)} for e in result.errors],
         }
         return Response(body)
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from dtconsole.directory.models import Organization
+from dtconsole.sync.texts import translated
 from mappings.defaults import DEFAULT_MATCH_KEYS
 from mappings.engine import ATTRIBUTES, Rule, validate_rules
 from mappings.models import FieldMapping
@@ -331,10 +332,10 @@ class BaseFieldMappingFormSet(forms.BaseInlineFormSet):
         for form in rows:  # a duplicate is the later row's problem
             by_target[form.cleaned_data["target"].strip()] = form
         for error in validate_rules(rules_of(rows)):
-            form = by_target.get(error.target)
+            form, message = by_target.get(error.target), translated(error.text)
             if form is None:  # a required field no row maps
-                raise ValidationError(error.message)
-            form.add_error(None, error.message)
+                raise ValidationError(message)
+            form.add_error(None, message)
 
 
 def rules_of(forms_: Sequence[forms.Form]) -> list[Rule]:

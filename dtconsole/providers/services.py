@@ -23,7 +23,7 @@ from dtconsole.access.services import require
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Organization
 from dtconsole.monitoring.calls import record_dingtalk_call
-from dtconsole.sync.texts import render
+from dtconsole.sync.texts import translated
 from mappings.defaults import DEFAULT_MATCH_KEYS, DEFAULT_RULES
 from mappings.engine import Rule, validate_rules
 from mappings.models import FieldMapping
@@ -553,7 +553,7 @@ def provider_save_mappings(
     require(actor, roles.MANAGE_PROVIDERS)
     errors = validate_rules(rules)
     if errors:
-        raise ValidationError([render(**e.text.as_dict()) for e in errors])
+        raise ValidationError([translated(e.text) for e in errors])
     current = _locked(provider, version)
     before = _mapping_audit(current)
     current.field_mappings.all().delete()

@@ -39,6 +39,12 @@ def render(msgid: str, args: Mapping[str, Any] | None = None) -> str:
         return msgid % {k: _arg(v) for k, v in args.items()} if _fits(msgid, args) else text
 
 
+def translated(text: Any) -> str:
+    """A structured text of the mapping engine (``mappings.messages.Msg``, anything with
+    ``as_dict()`` giving msgid and args) in the active language."""
+    return render(**text.as_dict())
+
+
 def _arg(value: Any) -> Any:
     """An argument that is itself a stored text ({"msgid", "args"}) is rendered too."""
     if isinstance(value, Mapping) and "msgid" in value:
