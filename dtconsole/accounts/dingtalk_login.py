@@ -35,13 +35,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.shortcuts import resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from connectors.dingtalk.client import DingTalkClient
 from connectors.dingtalk.errors import AuthError, DingTalkError, NotFound
 from dtconsole.audit.services import audit_record
 from dtconsole.directory.models import Account
+from dtconsole.next_url import safe_url
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError, provider_client
 from dtconsole.sync.models import UserLink
@@ -129,7 +129,7 @@ def start_login(request: HttpRequest, provider: IdentityProvider) -> str:
     pending[state] = {
         "provider": provider.pk,
         "at": time.time(),
-        "next": _safe_next(request, request.GET.get("next", "")),
+        "next": safe_url(request, request.GET.get("next", "")),
     }
     newest = sorted(pending.items(), key=lambda item: item[1]["at"])[-MAX_PENDING:]
     request.session[SESSION_KEY] = dict(newest)
@@ -148,14 +148,6 @@ def _live_pending(value: Any) -> dict[str, dict[str, Any]]:
         return {}
     cutoff = time.time() - STATE_LIFETIME_SECONDS
     return {state: entry for state, entry in value.items() if entry.get("at", 0) >= cutoff}
-
-
-def _safe_next(request: HttpRequest, url: str) -> str:
-    """``url`` when it points into this console (same host, no scheme change), else ""."""
-    allowed = url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return url if url and allowed else ""
 
 
 # --- finish ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,6 +20,7 @@ from dtconsole.access.decorators import page_requires
 from dtconsole.directory import queries as directory_queries
 from dtconsole.directory.models import Account
 from dtconsole.directory.queries import org_search as org_matches
+from dtconsole.next_url import next_url
 from dtconsole.sync import queries as sync_queries
 from dtconsole.sync.models import SyncJob
 from dtconsole.sync.services import sync_job_enqueue
@@ -282,7 +282,7 @@ def provider_settings(request: HttpRequest, pk: int) -> HttpResponse:
     provider = get_object_or_404(IdentityProvider, pk=pk)
     posted, conflict = _posted(request, provider)
     form = SyncSettingsForm(posted, instance=provider)
-    back = _next_url(request, reverse("providers:detail", args=[provider.pk]))
+    back = next_url(request, reverse("providers:detail", args=[provider.pk]))
     if posted is not None and form.is_valid():
         version = _posted_version(request)
         try:
@@ -300,15 +300,6 @@ def provider_settings(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(back)
     context = {"provider": provider, "form": form, "next": back, **_conflict_context(conflict)}
     return render(request, "providers/settings.html", context, status=409 if conflict else 200)
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """The page to return to (``next``, when it is one of the console's own), else ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if target and allowed else default
 
 
 @require_POST

@@ -13,12 +13,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from connectors.dingtalk.errors import DingTalkError
 from dtconsole.directory.models import Account
+from dtconsole.next_url import next_url
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.providers.services import ProviderError
 
@@ -222,7 +222,7 @@ def link_user(request: HttpRequest, source_id: int) -> HttpResponse:
     forgotten and it is pushed again), then go back to the page the admin came from."""
     account = get_object_or_404(Account, pk=source_id)
     form = LinkUserForm(request.POST)
-    back = _back(request, reverse("directory:account_detail", args=[account.pk]))
+    back = next_url(request, reverse("directory:account_detail", args=[account.pk]))
     if not form.is_valid():
         messages.error(request, _("Choose a provider and a DingTalk userid to link to."))
         return redirect(back)
@@ -235,15 +235,6 @@ def link_user(request: HttpRequest, source_id: int) -> HttpResponse:
     done = _("%(account)s is now linked to DingTalk user %(userid)s; job #%(id)s pushes it again.")
     messages.success(request, done % {"account": account.username, "userid": userid, "id": job.pk})
     return redirect(back)
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    """The console page named by ``next``, else ``default``."""
-    target = request.POST.get("next", "")
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if target and allowed else default
 
 
 # --- pending changes -------------------------------------------------------------------------
