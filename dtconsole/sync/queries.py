@@ -631,12 +631,13 @@ def account_dingtalk(account: Account) -> list[DingTalkSide]:
     for conflict in UserConflict.objects.filter(account_ref=account.pk).order_by("field"):
         conflicts.setdefault(conflict.provider_id, []).append(conflict)
     scopes, sides = _scopes_by_provider(), []
+    links = {link.provider_id: link for link in UserLink.objects.filter(account_ref=account.pk)}
     for provider in IdentityProvider.objects.order_by("name", "id"):
         counted = [m for m in memberships if provider.multi_org_enabled or m.is_primary]
         in_scope = account.is_active and any(
             _within(m.organization.path, scopes.get(provider.pk, [])) for m in counted
         )
-        link = UserLink.objects.filter(provider=provider, account_ref=account.pk).first()
+        link = links.get(provider.pk)
         sides.append(
             DingTalkSide(
                 provider,
@@ -657,10 +658,11 @@ def organization_dingtalk(org: Organization) -> list[DingTalkSide]:
     created); any other organisation inside a scope becomes a department of its own.
     """
     scopes, sides = _scopes_by_provider(), []
+    links = {link.provider_id: link for link in DepartmentLink.objects.filter(org_ref=org.pk)}
     for provider in IdentityProvider.objects.order_by("name", "id"):
         own = scopes.get(provider.pk, [])
         merged = [s for s in own if s.organization_id == org.pk and s.placement == "merge"]
-        link = DepartmentLink.objects.filter(provider=provider, org_ref=org.pk).first()
+        link = links.get(provider.pk)
         sides.append(
             DingTalkSide(
                 provider,
