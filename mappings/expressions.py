@@ -44,7 +44,6 @@ __all__ = [
     "NAMES",
     "Expression",
     "ExpressionError",
-    "check_name",
     "compile_expression",
     "is_empty",
     "name_problem",
@@ -200,12 +199,6 @@ def _whole_number(value: Any, what: Msg) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Names
-
-
-def check_name(name: str, names: Collection[str] = NAMES) -> str | None:
-    """Why ``name`` cannot be read (a message), or None when it can."""
-    problem = name_problem(name, names)
-    return None if problem is None else str(problem)
 
 
 def name_problem(

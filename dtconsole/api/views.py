@@ -222,13 +222,10 @@ def _bulk_upsert(
 def _bulk_answer(written: list[upsert.Written]) -> Response:
     """What a bulk upsert did: its counts, and each item in request order."""
     items = [
-        {"index": w.row.number, "key": w.key, "id": w.pk, "action": _ACTIONS[w.action]}
+        {"index": w.row.number, "key": w.key, "id": w.pk, "action": upsert.PAST[w.action]}
         for w in sorted(written, key=lambda w: w.row.number)
     ]
     return Response({**upsert.counts_of(written), "items": items})
-
-
-_ACTIONS = {upsert.CREATE: "created", upsert.UPDATE: "updated", upsert.UNCHANGED: "unchanged"}
 
 
 def _bulk_items(request: Request, item_serializer: type[Serializer]) -> list[dict[str, Any]]:

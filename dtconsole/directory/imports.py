@@ -43,7 +43,6 @@ from dtconsole.sync.texts import Text, stored
 from . import upsert
 from .models import Account, ImportBatch, ImportCheckedRow, ImportUndo, Organization
 from .upsert import (  # noqa: F401 (the import's vocabulary, used by its pages)
-    ACTION_LABELS,
     COLUMNS,
     CREATE,
     REQUIRED,
@@ -111,10 +110,6 @@ COLUMN_HELP = {
 
 class ImportRefused(Exception):
     """The commit was refused before anything was written (bad rows, already committed)."""
-
-
-class ImportFailed(Exception):
-    """A write failed during the commit; everything was rolled back."""
 
 
 # --- decoding and parsing --------------------------------------------------------------------

@@ -19,7 +19,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from dtconsole.access import roles
 from dtconsole.access.services import require
@@ -40,12 +39,8 @@ REQUIRED = {Kind.ORGANIZATIONS: ("code", "name"), Kind.ACCOUNTS: ("username", "d
 ORG_CODE_SEPARATORS = (";", "；")  # Chinese keyboards type the full-width semicolon.
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
-ACTION_LABELS = {
-    CREATE: gettext_lazy("create"),
-    UPDATE: gettext_lazy("update"),
-    UNCHANGED: gettext_lazy("unchanged"),
-}
 _IN_CHUNK = 900  # SQLite allows 999 parameters per query.
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -102,10 +97,6 @@ class ImportRow:
     @property
     def is_bad(self) -> bool:
         return bool(self.errors)
-
-    @property
-    def action_label(self) -> str:
-        return str(ACTION_LABELS.get(self.action, ""))
 
 
 @dataclass
@@ -752,10 +743,14 @@ def plan_rows(kind: str, columns: list[str], rows: list[ImportRow]) -> ImportPla
     return ImportPlan(kind=kind, columns=columns, rows=rows)
 
 
+# What a written row became, as the counts and the API's items name it.
+PAST = {CREATE: "created", UPDATE: "updated", UNCHANGED: "unchanged"}
+
+
 def counts_of(written: list[Written]) -> dict[str, int]:
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    counts = dict.fromkeys(PAST.values(), 0)
     for item in written:
-        counts[{CREATE: "created", UPDATE: "updated", UNCHANGED: "unchanged"}[item.action]] += 1
+        counts[PAST[item.action]] += 1
     return counts
 
 
@@ -837,10 +832,9 @@ def _item_cells(kind: str, item: dict[str, Any]) -> dict[str, str]:
 def undo_entry(entry: dict[str, Any], by: Any) -> str:
     """Undo one journal entry of a writer, acting as ``by``; a refusal comes back as a
     sentence (the directory changed meanwhile), otherwise ""."""
-    actor = by
     try:
         with transaction.atomic():
-            _UNDO[entry["op"]](actor, entry)
+            _UNDO[entry["op"]](by, entry)
     except (ValidationError, DirectoryError, DatabaseError) as exc:
         text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         return f"{entry['op']} #{entry['pk']}: {text}"
