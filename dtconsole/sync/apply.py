@@ -31,7 +31,7 @@ from connectors.dingtalk.errors import (
     PermissionDenied,
 )
 
-from .models import DepartmentLink, SyncEvent, SyncJob, UserConflict, UserLink
+from .models import CONFLICT_FIELDS, DepartmentLink, SyncEvent, SyncJob, UserConflict, UserLink
 from .plan import A, Op, Plan, _diff, conflict_text
 from .remote import RemoteState
 from .texts import N_, Text, stored
@@ -617,10 +617,6 @@ class Applier:
 
     def _stage_delete(self, model, **key: Any) -> None:
         self._local.staged.append(LinkWrite(model, key))
-
-
-# Unique values DingTalk refuses when another user holds them (AlreadyExists.what).
-CONFLICT_FIELDS = ("mobile", "email", "userid", "telephone")
 
 
 def _name_of(object_type: str, object_id: int) -> str:

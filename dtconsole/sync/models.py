@@ -320,7 +320,7 @@ class UserConflict(models.Model):
         "directory.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     account_ref = models.BigIntegerField()
-    field = models.CharField(max_length=32)  # mobile, email, userid, job_number, telephone
+    field = models.CharField(max_length=32)  # a key of CONFLICT_FIELDS
     value = models.CharField(max_length=128)
     holder_userid = models.CharField(max_length=64, blank=True, default="")
     holder_name = models.CharField(max_length=80, blank=True, default="")
@@ -343,11 +343,12 @@ class UserConflict(models.Model):
         return str(CONFLICT_FIELDS.get(self.field, self.field))
 
 
+# The unique values DingTalk refuses when another user holds them (the connector's
+# AlreadyExists.what), with their names. DingTalk has no such refusal for a job number.
 CONFLICT_FIELDS = {
     "mobile": _("mobile"),
     "email": _("email"),
     "userid": _("userid"),
-    "job_number": _("job number"),
     "telephone": _("telephone"),
 }
 
