@@ -70,10 +70,9 @@ def check_broker() -> str:
 
 
 def check_worker(now: datetime | None = None) -> str:
-    now = now or timezone.now()
-    if heartbeat.worker_alive(now):
+    now, seen = now or timezone.now(), heartbeat.last_seen()
+    if heartbeat.is_alive(seen, now):
         return OK
-    seen = heartbeat.last_seen()
     if seen is None:
         return _("no worker has been seen: start one with manage.py qcluster")
     return _("no worker seen for %(seconds)d seconds (last at %(when)s; allowed %(limit)d)") % {

@@ -1,15 +1,13 @@
 """The page banner when no background worker runs: every page reads ``worker``."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 
-from django.conf import settings
 from django.http import HttpRequest
-from django.utils import timezone
 
 from dtconsole.access import roles
 
-from .heartbeat import last_seen
+from .heartbeat import is_alive, last_seen
 
 
 class WorkerPresence:
@@ -28,8 +26,7 @@ class WorkerPresence:
         user = getattr(self.request, "user", None)
         if user is None or not user.is_authenticated or not user.has_perm(roles.VIEW):
             return False
-        limit = timezone.now() - timedelta(seconds=settings.WORKER_STALE_SECONDS)
-        return self.last_seen is None or self.last_seen < limit
+        return not is_alive(self.last_seen)
 
 
 def worker(request: HttpRequest) -> dict[str, WorkerPresence]:

@@ -24,8 +24,13 @@ def last_seen() -> datetime | None:
     return row.seen_at if row else None
 
 
-def worker_alive(now: datetime | None = None) -> bool:
-    """Whether a worker was seen within WORKER_STALE_SECONDS (the watchdog beats every minute)."""
-    seen = last_seen()
+def is_alive(seen: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a worker seen at ``seen`` counts as running: seen within WORKER_STALE_SECONDS
+    (the watchdog beats every minute)."""
     limit = timedelta(seconds=settings.WORKER_STALE_SECONDS)
     return seen is not None and seen >= (now or timezone.now()) - limit
+
+
+def worker_alive(now: datetime | None = None) -> bool:
+    """Whether any worker counts as running."""
+    return is_alive(last_seen(), now)

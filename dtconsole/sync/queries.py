@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, Left
@@ -22,6 +21,7 @@ from connectors.dingtalk.types import Department, User
 from dtconsole.directory.models import Account, Organization
 from dtconsole.providers.models import IdentityProvider, NodeScope
 
+from . import heartbeat
 from .models import (
     DepartmentLink,
     PendingChange,
@@ -533,9 +533,10 @@ class WorkerStatus:
 
 def worker_statuses(now: datetime | None = None) -> list[WorkerStatus]:
     """Every worker machine on record, most recently seen first."""
-    limit = (now or timezone.now()) - timedelta(seconds=settings.WORKER_STALE_SECONDS)
     rows = WorkerHeartbeat.objects.order_by("-seen_at")
-    return [WorkerStatus(r.host, r.pid, r.seen_at, r.seen_at >= limit) for r in rows]
+    return [
+        WorkerStatus(r.host, r.pid, r.seen_at, heartbeat.is_alive(r.seen_at, now)) for r in rows
+    ]
 
 
 # --- pending changes -----------------------------------------------------------------------------
