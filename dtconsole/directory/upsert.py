@@ -677,10 +677,10 @@ class _AccountWriter:
             self.journal.append({"op": "account_changed", "pk": account.pk, "before": before})
             account = services.account_update(self.actor, account, **row.cleaned["changed"])
         if row.cleaned["replace_memberships"]:
-            self.journal.append(
-                {"op": "memberships", "pk": account.pk, "before": _memberships_now(account)}
-            )
-            _replace_memberships(self.actor, account, wanted)
+            current = _memberships_of_account(account)
+            before = [[m.organization_id, m.is_primary, m.order] for m in current]
+            self.journal.append({"op": "memberships", "pk": account.pk, "before": before})
+            _replace_memberships(self.actor, account, wanted, current)
         return Written(row, account.pk, username, UPDATE)
 
 
@@ -688,15 +688,22 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
-def _memberships_now(account: Account) -> list[list[Any]]:
-    """The account's memberships as [organisation id, primary, order], primary first."""
-    rows = Membership.objects.filter(account=account).order_by("-is_primary", "order", "id")
-    return [[m.organization_id, m.is_primary, m.order] for m in rows]
+def _memberships_of_account(account: Account) -> list[Membership]:
+    """The account's memberships, primary first."""
+    return list(Membership.objects.filter(account=account).order_by("-is_primary", "order", "id"))
 
 
-def _replace_memberships(actor: Any, account: Account, orgs: list[Organization]) -> None:
-    """Make ``orgs`` the account's memberships, the first one primary, through the services."""
-    current = {m.organization_id: m for m in Membership.objects.filter(account=account)}
+def _replace_memberships(
+    actor: Any,
+    account: Account,
+    orgs: list[Organization],
+    memberships: list[Membership] | None = None,
+) -> None:
+    """Make ``orgs`` the account's memberships, the first one primary, through the services
+    (``memberships``: the account's current ones, when the caller has just read them)."""
+    if memberships is None:
+        memberships = _memberships_of_account(account)
+    current = {m.organization_id: m for m in memberships}
     for position, org in enumerate(orgs):
         if org.pk not in current:
             current[org.pk] = services.membership_add(
