@@ -64,23 +64,31 @@ def recent_attempt(provider: IdentityProvider, kind: str, minutes: int, now: dat
     )
 
 
+def stale_since(
+    provider: IdentityProvider, conf: NotificationSettings, now: datetime
+) -> Freshness | None:
+    """The provider's freshness when it is past its window and nobody was told since; else
+    None (no window, not bound, fresh, or told already)."""
+    if not conf.freshness_hours or provider.step != IdentityProvider.Step.DONE:
+        return None
+    fresh = freshness(provider)
+    if now - fresh.since < timedelta(hours=conf.freshness_hours):
+        return None
+    return None if stale_told(provider, fresh.since) else fresh
+
+
 def stale_due(now: datetime) -> list[int]:
     """Providers past their freshness window, not told yet, and outside the interval."""
-    due = []
     enabled = NotificationSettings.objects.filter(
         enabled=True, freshness_hours__gt=0, provider__step=IdentityProvider.Step.DONE
     ).select_related("provider")
-    for conf in enabled:
-        fresh = freshness(conf.provider)
-        if fresh.since > now - timedelta(hours=conf.freshness_hours):
-            continue
-        kind = Notification.Kind.PROVIDER_STALE
-        if stale_told(conf.provider, fresh.since) or recent_attempt(
-            conf.provider, kind, conf.min_interval_minutes, now
-        ):
-            continue
-        due.append(conf.provider_id)
-    return due
+    kind = Notification.Kind.PROVIDER_STALE
+    return [
+        conf.provider_id
+        for conf in enabled
+        if stale_since(conf.provider, conf, now) is not None
+        and not recent_attempt(conf.provider, kind, conf.min_interval_minutes, now)
+    ]
 
 
 def month_start(now: datetime | None = None) -> datetime:

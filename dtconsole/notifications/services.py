@@ -12,7 +12,7 @@ DingTalk or the mail server and records the outcome.
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -328,13 +328,10 @@ def _message(
     """The message for the event, or None when a stale provider is not (or no longer) due."""
     if kind != Kind.PROVIDER_STALE:
         return compose.job_message(job, kind, now)
-    window = conf.freshness_hours
-    if not window or provider.step != IdentityProvider.Step.DONE:
+    fresh = queries.stale_since(provider, conf, now)
+    if fresh is None:
         return None
-    fresh = queries.freshness(provider)
-    if now - fresh.since < timedelta(hours=window) or queries.stale_told(provider, fresh.since):
-        return None
-    return compose.stale_message(provider, fresh.since, fresh.synced, window, now)
+    return compose.stale_message(provider, fresh.since, fresh.synced, conf.freshness_hours, now)
 
 
 def _record(
