@@ -18,8 +18,7 @@ from dtconsole.providers.models import IdentityProvider
 
 from . import deletions
 from .changes import ACCOUNT
-from .plan import Op, Planner
-from .source import read_directory
+from .plan import Op
 from .texts import N_, Text
 
 _collector: ContextVar[dict[str, set[int]] | None] = ContextVar("changes", default=None)
@@ -138,18 +137,13 @@ def _collecting() -> Iterator[dict[str, set[int]]]:
 
 
 def _consequences(changed: dict[str, set[int]]) -> list[Consequence]:
-    from .engine import _conflicts, _links, _settings
+    from .engine import plan_partial
 
     accounts = changed.get(ACCOUNT, set())
     bound = IdentityProvider.objects.filter(step=IdentityProvider.Step.DONE).order_by("name")
     result = []
     for provider in bound:
-        source = read_directory(provider, account_ids=accounts)
-        dept_links, user_links = _links(provider, accounts)
-        options = _settings(provider)
-        plan = Planner(
-            source, None, dept_links, user_links, options, _conflicts(provider, accounts)
-        ).build()
+        plan, _options = plan_partial(provider, accounts)
         result.append(_consequence(provider, plan.user_deletions + plan.dept_deletions))
     return result
 

@@ -373,22 +373,33 @@ def _run_partial(job: SyncJob) -> None:
     incremental = job.kind == SyncJob.Kind.INCREMENTAL
     changes = peek_pending(provider) if incremental else [_scope_change(job)]
     account_ids = {c.object_id for c in changes if c.object_type == "account"}
-    options = _settings(provider)
-    source = read_directory(provider, account_ids=account_ids)
-    dept_links, user_links = _links(provider, account_ids)
     with provider_client(provider) as client:
-        fetched = {}
+        fetch = None
         if not incremental:  # a re-push compares with what DingTalk holds now
             org_ids = {c.object_id for c in changes if c.object_type == "organization"}
-            fetched = _read_actual(
-                client, user_links, [d for d in dept_links if d.org_ref in org_ids]
-            )
-        conflicts = _conflicts(provider, account_ids)
-        planner = Planner(source, None, dept_links, user_links, options, conflicts, fetched)
-        plan = planner.build()
+
+            def fetch(dept_links, user_links):
+                return _read_actual(
+                    client, user_links, [d for d in dept_links if d.org_ref in org_ids]
+                )
+
+        plan, options = plan_partial(provider, account_ids, fetch)
         if not incremental and not plan.all_ops() and not plan.skipped:
             plan.skipped.append(_in_step(job))
         _execute(job, client, plan, options, pending=changes if incremental else None)
+
+
+def plan_partial(provider: IdentityProvider, account_ids: set[int], fetch=None):
+    """The plan of an incremental or single-object run over ``account_ids`` (and the
+    organisations), with the settings it was made with. ``fetch(dept_links, user_links)``
+    reads what DingTalk holds now (a re-push); without it the links stand for DingTalk."""
+    options = _settings(provider)
+    source = read_directory(provider, account_ids=account_ids)
+    dept_links, user_links = _links(provider, account_ids)
+    fetched = fetch(dept_links, user_links) if fetch else {}
+    conflicts = _conflicts(provider, account_ids)
+    planner = Planner(source, None, dept_links, user_links, options, conflicts, fetched)
+    return planner.build(), options
 
 
 def _in_step(job: SyncJob):
