@@ -764,6 +764,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
     committed_by = serializers.CharField(source="committed_by.username", default=None)
     error = serializers.SerializerMethodField()
+    total = serializers.IntegerField(read_only=True, help_text="Rows the import writes.")
 
     class Meta:
         model = ImportBatch

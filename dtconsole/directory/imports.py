@@ -431,7 +431,6 @@ def import_commit(actor: Any, batch: ImportBatch) -> ImportBatch:
             committed_by=actor if getattr(actor, "pk", None) else None,
             queued_at=timezone.now(),
             done=0,
-            total=batch.row_count,
         )
         if not queued:
             batch.refresh_from_db()

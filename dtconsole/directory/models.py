@@ -247,7 +247,6 @@ class ImportBatch(models.Model):
     checked = models.JSONField(_("check at upload"), default=dict, blank=True)
     consequences = models.JSONField(_("consequences in DingTalk"), default=list, blank=True)
     done = models.PositiveIntegerField(_("rows written"), default=0)
-    total = models.PositiveIntegerField(_("rows to write"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -260,6 +259,11 @@ class ImportBatch(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def total(self) -> int:
+        """Rows the import writes: every row of the file."""
+        return self.row_count
 
     @property
     def percent(self) -> int:
