@@ -22,7 +22,6 @@ import io
 import logging
 import time
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -38,7 +37,6 @@ from dtconsole.access.services import SYSTEM, AccessDenied, require
 from dtconsole.audit.services import audit_batch, audit_record
 from dtconsole.providers.models import IdentityProvider
 from dtconsole.sync import consequences
-from dtconsole.sync.texts import Text, stored
 
 from . import upsert
 from .models import Account, ImportBatch, ImportCheckedRow, ImportUndo, Organization
@@ -320,7 +318,7 @@ def _consequences(actor: Any, plan: ImportPlan) -> list[dict[str, Any]]:
         found = consequences.preview(change)
     except UpsertRefused:
         return []  # the commit will say why; nothing to predict
-    return [_stored_consequence(c) for c in found]
+    return [c.as_dict(stored_texts=True) for c in found]
 
 
 def _rows_that_may_remove(plan: ImportPlan) -> ImportPlan:
@@ -346,51 +344,14 @@ def _rows_that_may_remove(plan: ImportPlan) -> ImportPlan:
     return ImportPlan(plan.kind, plan.columns, rows)
 
 
-def _stored_consequence(found: consequences.Consequence) -> dict[str, Any]:
-    approval = found.approval()
-    return {
-        "provider": found.provider.name,
-        "provider_id": found.provider.pk,
-        "unlinked": found.unlinked,
-        "stops": found.stops is not None,
-        "sentence": list(stored(found.sentence())),
-        "approval": list(stored(approval)) if approval else None,
-        "removed_users": found.removed_users,
-        "removed_depts": found.removed_depts,
-        "removes": found.removes or bool(found.unlinked),
-    }
-
-
-def import_consequences(batch: ImportBatch) -> list[SimpleNamespace]:
-    """The stored consequences of ``batch`` with their texts in the active language."""
-    return [
-        SimpleNamespace(
-            **{
-                **c,
-                "sentence": Text(*c["sentence"]),
-                "approval": Text(*c["approval"]) if c["approval"] else None,
-            }
-        )
-        for c in batch.consequences
-    ]
+def import_consequences(batch: ImportBatch) -> list[consequences.StoredConsequence]:
+    """What ``batch`` would remove from DingTalk, as found at upload."""
+    return [consequences.StoredConsequence(c) for c in batch.consequences]
 
 
 def import_consequences_as_dicts(batch: ImportBatch) -> list[dict[str, Any]]:
-    """The stored consequences in the API's shape (``Consequence.as_dict``), texts rendered
-    in the active language."""
-    return [
-        {
-            "provider": c.provider_id,
-            "provider_name": c.provider,
-            "removed_users": c.removed_users,
-            "removed_departments": c.removed_depts,
-            "unlinked_users": c.unlinked,
-            "stops_for_approval": c.stops,
-            "summary": str(c.sentence),
-            "approval": str(c.approval) if c.approval else "",
-        }
-        for c in import_consequences(batch)
-    ]
+    """The same in the API's shape (``Consequence.as_dict``), in the active language."""
+    return [c.as_dict() for c in import_consequences(batch)]
 
 
 def import_checked(batch: ImportBatch) -> ImportBatch:

@@ -19,7 +19,7 @@ from dtconsole.providers.models import IdentityProvider
 from . import deletions
 from .changes import ACCOUNT
 from .plan import Op
-from .texts import N_, Text
+from .texts import N_, Text, stored
 
 _collector: ContextVar[dict[str, set[int]] | None] = ContextVar("changes", default=None)
 SHOWN = 10  # names listed per kind of object
@@ -90,9 +90,16 @@ class Consequence:
             "when": {"msgid": when, "args": {}},
         }
 
-    def as_dict(self) -> dict[str, Any]:
-        """The API's shape (texts in the reader's language)."""
+    def as_dict(self, *, stored_texts: bool = False) -> dict[str, Any]:
+        """The API's shape, texts in the reader's language; ``stored_texts``: the texts as
+        [msgid, args], to keep and render later in each reader's (``from_stored``)."""
         approval = self.approval()
+        if stored_texts:
+            return {
+                **self.as_dict(),
+                "summary": list(stored(self.sentence())),
+                "approval": list(stored(approval)) if approval else None,
+            }
         return {
             "provider": self.provider.pk,
             "provider_name": self.provider.name,
@@ -103,6 +110,35 @@ class Consequence:
             "summary": str(self.sentence()),
             "approval": str(approval) if approval else "",
         }
+
+
+@dataclass
+class StoredConsequence:
+    """A consequence kept as ``as_dict(stored_texts=True)``, read back for a page or the API."""
+
+    data: dict[str, Any]
+
+    @property
+    def removed_users(self) -> list[str]:
+        return self.data["removed_users"]
+
+    @property
+    def removed_depts(self) -> list[str]:
+        return self.data["removed_departments"]
+
+    @property
+    def removes(self) -> bool:
+        return bool(self.removed_users or self.removed_depts or self.data["unlinked_users"])
+
+    def sentence(self) -> Text:
+        return Text(*self.data["summary"])
+
+    def approval(self) -> Text | None:
+        return Text(*self.data["approval"]) if self.data["approval"] else None
+
+    def as_dict(self) -> dict[str, Any]:
+        approval = self.approval()
+        return {**self.data, "summary": str(self.sentence()), "approval": str(approval or "")}
 
 
 class _Undo(Exception):
