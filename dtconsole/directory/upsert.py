@@ -698,16 +698,23 @@ def _replace_memberships(
     account: Account,
     orgs: list[Organization],
     memberships: list[Membership] | None = None,
+    *,
+    orders: dict[int, int] | None = None,
 ) -> None:
     """Make ``orgs`` the account's memberships, the first one primary, through the services
-    (``memberships``: the account's current ones, when the caller has just read them)."""
+    (``memberships``: the account's current ones, when the caller has just read them). An
+    added membership takes its place in ``orgs`` as its order, or its order in ``orders``."""
     if memberships is None:
         memberships = _memberships_of_account(account)
     current = {m.organization_id: m for m in memberships}
     for position, org in enumerate(orgs):
         if org.pk not in current:
             current[org.pk] = services.membership_add(
-                actor, account, org, primary=(position == 0), order=position
+                actor,
+                account,
+                org,
+                primary=(position == 0),
+                order=(orders or {}).get(org.pk, position),
             )
     if orgs and not current[orgs[0].pk].is_primary:
         services.membership_set_primary(actor, Membership.objects.get(pk=current[orgs[0].pk].pk))
@@ -885,14 +892,9 @@ def _undo_memberships(actor: Any, entry: dict[str, Any]) -> None:
     if account is None:
         return
     orgs = Organization.objects.in_bulk([org_id for org_id, _primary, _order in entry["before"]])
-    _replace_memberships(
-        actor, account, [orgs[org_id] for org_id, _p, _o in entry["before"] if org_id in orgs]
-    )
-    for org_id, _primary, order in entry["before"]:  # re-added ones got their position
-        # The account's change is recorded by the membership services above.
-        Membership.objects.filter(account=account, organization_id=org_id).exclude(
-            order=order
-        ).update(order=order)
+    wanted = [orgs[org_id] for org_id, _p, _o in entry["before"] if org_id in orgs]
+    orders = {org_id: order for org_id, _primary, order in entry["before"]}
+    _replace_memberships(actor, account, wanted, orders=orders)
 
 
 _UNDO = {
