@@ -39,7 +39,7 @@ from dtconsole.providers.models import IdentityProvider
 from dtconsole.sync import consequences
 
 from . import upsert
-from .models import Account, ImportBatch, ImportCheckedRow, ImportUndo, Organization
+from .models import Account, ImportBatch, ImportCheckedRow, ImportUndo
 from .upsert import (  # noqa: F401 (the import's vocabulary, used by its pages)
     COLUMNS,
     CREATE,
@@ -323,16 +323,8 @@ def _consequences(actor: Any, plan: ImportPlan) -> list[dict[str, Any]]:
 
 def _rows_that_may_remove(plan: ImportPlan) -> ImportPlan:
     if plan.kind == Kind.ORGANIZATIONS:
-        updates = [row for row in plan.rows if row.action == UPDATE]
-        parents = dict(
-            Organization.objects.filter(pk__in=[row.target for row in updates]).values_list(
-                "pk", "parent_id"
-            )
-        )
-        moves = any(
-            row.cleaned["parent"] != (("id", parents[row.target]) if parents[row.target] else None)
-            for row in updates
-        )
+        # Only a move can take an organisation (and its members) out of a scope.
+        moves = any(row.action == UPDATE and row.cleaned.get("moved") for row in plan.rows)
         return plan if moves else ImportPlan(plan.kind, plan.columns, [])
     disabled = Account.Status.DISABLED
     rows = [

@@ -326,6 +326,7 @@ def _org_action(row: ImportRow, tree: _OrgTree) -> str:
         row.cleaned["order"] = order
     old_parent = ("id", parent_id) if parent_id else None
     new_parent = row.cleaned["parent"]
+    row.cleaned["moved"] = old_parent != new_parent
     pairs = {
         "name": (name, row.cleaned["name"]),
         "order": (order, row.cleaned["order"]),
