@@ -1,41 +1,15 @@
 """Read-side helpers of the notification settings page: what the template shows."""
 
-from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext as _
-
-from dtconsole.audit.models import AuditEntry
 from dtconsole.providers.models import IdentityProvider
-from dtconsole.providers.presenters import ChangeLine, change_lines
+from dtconsole.providers.presenters import configuration_changes
 
 from . import queries
 from .forms import NotificationSettingsForm
 from .services import StaleNotificationSettings
 
 ACTION = "notifications.update_settings"
-RECENT_ENTRIES = 50
-
-
-@dataclass(frozen=True)
-class SettingsChange:
-    """One saved change of the notification settings, as the conflict message lists it."""
-
-    entry: AuditEntry
-    lines: list[ChangeLine]
-
-    @property
-    def part(self) -> str:
-        return _("Notifications")
-
-
-def changes_since(provider: IdentityProvider, version: int | None) -> list[SettingsChange]:
-    """The settings changes saved after ``version``, oldest first, from the audit log."""
-    entries = AuditEntry.objects.filter(
-        object_type=IdentityProvider._meta.label_lower, object_id=str(provider.pk), action=ACTION
-    ).order_by("-id")[:RECENT_ENTRIES]
-    newer = [e for e in entries if (e.after.get("version") or 0) > (version or 0)]
-    return [SettingsChange(e, change_lines(e, version_field="version")) for e in reversed(newer)]
 
 
 def settings_page(
@@ -58,5 +32,7 @@ def settings_page(
         "conflict": conflict,
     }
     if conflict is not None:
-        context["conflict_changes"] = changes_since(provider, conflict.expected)
+        context["conflict_changes"] = configuration_changes(
+            provider, conflict.expected or 0, actions=[ACTION], version_field="version"
+        )
     return context

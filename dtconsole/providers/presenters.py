@@ -208,6 +208,11 @@ CONFIGURATION_ACTIONS = {
     "provider.save_mappings": gettext_lazy("Field mapping"),
     "provider.update_settings": gettext_lazy("Sync settings"),
 }
+# Every versioned part of a provider's configuration, the notification settings included.
+ALL_PARTS = {
+    **CONFIGURATION_ACTIONS,
+    "notifications.update_settings": gettext_lazy("Notifications"),
+}
 RECENT_ENTRIES = 50  # how far back the audit log is read for a refusal's explanation
 
 
@@ -235,7 +240,7 @@ class ConfigurationChange:
 
     @property
     def part(self) -> str:
-        return str(CONFIGURATION_ACTIONS.get(self.entry.action, self.entry.action))
+        return str(ALL_PARTS.get(self.entry.action, self.entry.action))
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -253,23 +258,24 @@ class ConfigurationChange:
 
 
 def configuration_changes(
-    provider: IdentityProvider, since: int | None
+    provider: IdentityProvider,
+    since: int | None,
+    *,
+    actions: Iterable[str] = tuple(CONFIGURATION_ACTIONS),
+    version_field: str = "config_version",
 ) -> list[ConfigurationChange]:
     """The provider's configuration changes saved after version ``since``, oldest first,
     read from the audit log (secrets are already masked there). None: the latest one."""
     entries = AuditEntry.objects.filter(
         object_type=IdentityProvider._meta.label_lower,
         object_id=str(provider.pk),
-        action__in=list(CONFIGURATION_ACTIONS),
+        action__in=list(actions),
     ).order_by("-id")[:RECENT_ENTRIES]
     if since is None:
         newer = list(entries[:1])
     else:
-        newer = [e for e in entries if (e.after.get("config_version") or 0) > since]
-    return [
-        ConfigurationChange(e, change_lines(e, version_field="config_version"))
-        for e in reversed(newer)
-    ]
+        newer = [e for e in entries if (e.after.get(version_field) or 0) > since]
+    return [ConfigurationChange(e, change_lines(e, version_field)) for e in reversed(newer)]
 
 
 def change_lines(entry: AuditEntry, version_field: str) -> list[ChangeLine]:
