@@ -326,8 +326,7 @@ class BaseFieldMappingFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(form.errors for form in self.forms):
             return
-        rows = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        rows = [f for f in rows if f.cleaned_data.get("target")]
+        rows = live_rows(self.forms)
         by_target: dict[str, Any] = {}
         for form in rows:  # a duplicate is the later row's problem
             by_target[form.cleaned_data["target"].strip()] = form
@@ -336,6 +335,15 @@ class BaseFieldMappingFormSet(forms.BaseInlineFormSet):
             if form is None:  # a required field no row maps
                 raise ValidationError(message)
             form.add_error(None, message)
+
+
+def live_rows(forms_: Sequence[forms.Form]) -> list[forms.Form]:
+    """The mapping rows that count: cleaned, not removed, with a target."""
+    return [
+        f
+        for f in forms_
+        if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("target")
+    ]
 
 
 def rules_of(forms_: Sequence[forms.Form]) -> list[Rule]:

@@ -15,7 +15,7 @@ from dtconsole.directory import queries as directory_queries
 from mappings.engine import Rule
 
 from . import services
-from .forms import rules_of
+from .forms import live_rows, rules_of
 from .models import IdentityProvider, NodeScope
 
 
@@ -81,14 +81,7 @@ def deletion_defaults() -> dict[str, object]:
 
 def rules_from_formset(formset) -> list[Rule]:
     """The engine rules of a valid field-mapping formset, in form order, deleted rows skipped."""
-    rows = [
-        form
-        for form in formset.forms
-        if form.cleaned_data
-        and not form.cleaned_data.get("DELETE")
-        and form.cleaned_data.get("target")
-    ]
-    return rules_of(rows)
+    return rules_of(live_rows(formset.forms))
 
 
 # --- step 3: scopes and the tree they make -----------------------------------------------------
@@ -102,7 +95,7 @@ def scope_requests(forms: Iterable) -> list[services.ScopeRequest]:
         services.ScopeRequest(
             f.cleaned_data["organization"],
             f.cleaned_data["target_dept_id"],
-            f.cleaned_data.get("placement") or NodeScope.Placement.UNDER,
+            f.cleaned_data["placement"],  # ScopeForm.clean gives a row without one "under"
         )
         for f in forms
         if f.cleaned_data.get("organization") and not f.cleaned_data.get("DELETE")
