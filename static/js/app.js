@@ -35,9 +35,19 @@ document.addEventListener("change", (event) => {
   item.querySelectorAll("input[data-org]").forEach((box) => { box.checked = true; });
   chosen.append(item);
 });
+// Enter in a search box searches (htmx) instead of submitting the form around it.
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && event.target.matches("[data-org-search]")) event.preventDefault();
+  if (event.key === "Enter" && event.target.matches("[data-org-search], [data-recipient-search]")) {
+    event.preventDefault();
+  }
 });
+// After a search match was picked: clear the matches and the search box, back to the field.
+function afterPick(button, field, searchSelector) {
+  const search = button.closest("form").querySelector(searchSelector);
+  button.closest("ul").replaceChildren();
+  if (search) search.value = "";
+  field.focus();
+}
 // "Add field" on formset pages: clone the <template> row, numbering it like Django does.
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-add-row]");
@@ -69,13 +79,9 @@ document.addEventListener("click", (event) => {
   if (!field) return;
   field.value = button.getAttribute("data-fill-org");
   field.dispatchEvent(new Event("change", { bubbles: true }));
-  button.closest("ul").replaceChildren();
-  const search = form.querySelector("[data-org-search]");
-  if (search) search.value = "";
-  field.focus();
+  afterPick(button, field, "[data-org-search]");
 });
-// Notification recipients: a search match adds its userid to the recipients field (once),
-// and Enter in the search box searches instead of submitting the settings.
+// Notification recipients: a search match adds its userid to the recipients field (once).
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-add-recipient]");
   if (!button) return;
@@ -85,11 +91,5 @@ document.addEventListener("click", (event) => {
   const chosen = field.value.split(/[\s,;，；、]+/).filter(Boolean);
   if (!chosen.includes(userid)) chosen.push(userid);
   field.value = chosen.join(", ");
-  button.closest("ul").replaceChildren();
-  const search = button.closest("form").querySelector("[data-recipient-search]");
-  if (search) search.value = "";
-  field.focus();
-});
-document.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && event.target.matches("[data-recipient-search]")) event.preventDefault();
+  afterPick(button, field, "[data-recipient-search]");
 });
