@@ -203,3 +203,14 @@ def test_an_organisation_import_that_moves_a_subtree_out_lists_its_department(ad
 def test_an_import_that_only_adds_says_nothing_about_dingtalk_removals(admin_client, synced):
     url = import_file(admin_client, "accounts", "username,display_name\nnew1,New\n")
     assert "removes" not in admin_client.get(url).content.decode()
+
+
+def test_an_import_uploaded_in_chinese_reads_its_consequences_in_each_readers_language(
+    admin_client, synced
+):
+    text = "username,display_name,status\np0,员工0,disabled\n"
+    admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    url = import_file(admin_client, "accounts", text)
+    assert "删除策略：在钉钉中删除" in admin_client.get(url).content.decode()
+    english = admin_client.get(url, headers={"Accept-Language": "en"}).content.decode()
+    assert "(deletion policy: Delete in DingTalk)" in english and "在钉钉中删除" not in english

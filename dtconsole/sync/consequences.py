@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import translation
 
 from dtconsole.providers.models import IdentityProvider
 
@@ -79,14 +80,17 @@ class Consequence:
         )
 
     def _args(self) -> dict[str, Any]:
-        policy = self.provider.get_delete_policy_display()
+        # The policy's name as a text of its own (its msgid), so that a stored sentence reads
+        # it in each reader's language, not in the language it was stored in.
+        with translation.override(None):
+            policy = str(self.provider.get_delete_policy_display())
         when = N_("within seconds") if self.incremental else N_("at its next full sync")
         return {
             "provider": self.provider.name,
             "users": len(self.removed_users),
             "depts": len(self.removed_depts),
             "unlinked": self.unlinked,
-            "policy": str(policy),
+            "policy": {"msgid": policy, "args": {}},
             "when": {"msgid": when, "args": {}},
         }
 
